@@ -3,6 +3,8 @@ package org.lens4j.core;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -318,6 +320,155 @@ public final class HookedTransformer implements AutoCloseable {
                     + NameSuggestions.closest(name, params.keySet()));
         }
         return a;
+    }
+
+    // ------------------------------------------------------------------------------------------ weights
+    // TransformerLens's weight properties. Single matrices are the model's own arrays (do not close
+    // them); stacked ones are new arrays owned by the given manager.
+
+    /** The token embedding {@code W_E [d_vocab, d_model]} (the model's own array). */
+    public NDArray W_E() {
+        return parameter("embed.W_E");
+    }
+
+    /** The positional embedding {@code W_pos [n_ctx, d_model]} (the model's own array). */
+    public NDArray W_pos() {
+        return parameter("pos_embed.W_pos");
+    }
+
+    /** The unembedding {@code W_U [d_model, d_vocab_out]} (the model's own array). */
+    public NDArray W_U() {
+        return parameter("unembed.W_U");
+    }
+
+    /** The unembedding bias {@code b_U [d_vocab_out]} (the model's own array). */
+    public NDArray b_U() {
+        return parameter("unembed.b_U");
+    }
+
+    /** {@code W_Q} stacked over layers {@code [n_layers, n_heads, d_model, d_head]}, owned by {@code m}. */
+    public NDArray W_Q(NDManager m) {
+        return stack("attn.W_Q", m);
+    }
+
+    /** {@code W_K} stacked over layers {@code [n_layers, n_heads, d_model, d_head]}, owned by {@code m}. */
+    public NDArray W_K(NDManager m) {
+        return stack("attn.W_K", m);
+    }
+
+    /** {@code W_V} stacked over layers {@code [n_layers, n_heads, d_model, d_head]}, owned by {@code m}. */
+    public NDArray W_V(NDManager m) {
+        return stack("attn.W_V", m);
+    }
+
+    /** {@code W_O} stacked over layers {@code [n_layers, n_heads, d_head, d_model]}, owned by {@code m}. */
+    public NDArray W_O(NDManager m) {
+        return stack("attn.W_O", m);
+    }
+
+    /** {@code b_Q} stacked {@code [n_layers, n_heads, d_head]}, owned by {@code m}. */
+    public NDArray b_Q(NDManager m) {
+        return stack("attn.b_Q", m);
+    }
+
+    /** {@code b_K} stacked {@code [n_layers, n_heads, d_head]}, owned by {@code m}. */
+    public NDArray b_K(NDManager m) {
+        return stack("attn.b_K", m);
+    }
+
+    /** {@code b_V} stacked {@code [n_layers, n_heads, d_head]}, owned by {@code m}. */
+    public NDArray b_V(NDManager m) {
+        return stack("attn.b_V", m);
+    }
+
+    /** {@code b_O} stacked {@code [n_layers, d_model]}, owned by {@code m}. */
+    public NDArray b_O(NDManager m) {
+        return stack("attn.b_O", m);
+    }
+
+    /** {@code W_in} stacked {@code [n_layers, d_model, d_mlp]}, owned by {@code m}. */
+    public NDArray W_in(NDManager m) {
+        return stack("mlp.W_in", m);
+    }
+
+    /** {@code W_out} stacked {@code [n_layers, d_mlp, d_model]}, owned by {@code m}. */
+    public NDArray W_out(NDManager m) {
+        return stack("mlp.W_out", m);
+    }
+
+    /** {@code b_in} stacked {@code [n_layers, d_mlp]}, owned by {@code m}. */
+    public NDArray b_in(NDManager m) {
+        return stack("mlp.b_in", m);
+    }
+
+    /** {@code b_out} stacked {@code [n_layers, d_model]}, owned by {@code m}. */
+    public NDArray b_out(NDManager m) {
+        return stack("mlp.b_out", m);
+    }
+
+    private NDArray stack(String suffix, NDManager m) {
+        if (cfg.attnOnly() && suffix.startsWith("mlp.")) {
+            throw new IllegalStateException("the model is attention-only: it has no " + suffix);
+        }
+        NDList list = new NDList();
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            list.add(parameter("blocks." + l + "." + suffix));
+        }
+        NDArray stacked = NDArrays.stack(list);
+        stacked.attach(m);
+        return stacked;
+    }
+
+    /**
+     * The sum of the biases written to the residual stream before a layer, TransformerLens's
+     * {@code accumulated_bias}: {@code sum_{i < layer} (b_O[i] + b_out[i])}, plus {@code b_O[layer]} when
+     * {@code mlpInput}.
+     *
+     * @param includeMlpBiases whether to add the MLP output biases
+     * @return {@code [d_model]}, owned by {@code m}
+     */
+    public NDArray accumulatedBias(int layer, boolean mlpInput, boolean includeMlpBiases, NDManager m) {
+        NDArray total = m.zeros(new Shape(cfg.dModel()), cfg.dtype());
+        for (int i = 0; i < layer; i++) {
+            total.addi(parameter("blocks." + i + ".attn.b_O"));
+            if (includeMlpBiases && !cfg.attnOnly()) {
+                total.addi(parameter("blocks." + i + ".mlp.b_out"));
+            }
+        }
+        if (mlpInput) {
+            total.addi(parameter("blocks." + layer + ".attn.b_O"));
+        }
+        return total;
+    }
+
+    /**
+     * The residual-stream directions of tokens, {@code W_U[:, token]}, TransformerLens's
+     * {@code tokens_to_residual_directions}.
+     *
+     * @param tokens int tokens of any shape {@code [...]}
+     * @return {@code [..., d_model]}, owned by the tokens' manager
+     */
+    public NDArray tokensToResidualDirections(NDArray tokens) {
+        NDArray t = tokens.toType(DataType.INT64, false);
+        long min = t.min().getLong();
+        long max = t.max().getLong();
+        if (min < 0 || max >= cfg.dVocabOut()) {
+            throw new IllegalArgumentException("token id out of range [0, " + cfg.dVocabOut() + "): " + (min < 0 ? min : max));
+        }
+        NDArray dirs = W_U().transpose().get(new NDIndex("{}", t));
+        dirs.attach(tokens.getManager());
+        return dirs;
+    }
+
+    /** The labels of every head, {@code L0H0, L0H1, ...} (TransformerLens's {@code all_head_labels}). */
+    public List<String> allHeadLabels() {
+        List<String> labels = new ArrayList<>();
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            for (int h = 0; h < cfg.nHeads(); h++) {
+                labels.add("L" + l + "H" + h);
+            }
+        }
+        return labels;
     }
 
     /** Every hook point name, in TransformerLens's registration ({@code hook_dict}) order. */
@@ -735,7 +886,6 @@ public final class HookedTransformer implements AutoCloseable {
     /** Frees the weights. */
     @Override
     public void close() {
-        blocks.forEach(TransformerBlock::close);
         manager.close();
     }
 

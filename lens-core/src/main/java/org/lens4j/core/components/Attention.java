@@ -2,6 +2,8 @@ package org.lens4j.core.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import org.lens4j.core.HookPoint;
 
@@ -12,11 +14,12 @@ import org.lens4j.core.HookPoint;
  * 0), {@code z = pattern v}, and {@code out = sum_h z_h @ W_O[h] + b_O}.
  *
  * <p>Weights: {@code W_Q, W_K, W_V [n_heads, d_model, d_head]}, {@code W_O [n_heads, d_head, d_model]},
- * {@code b_Q, b_K, b_V [n_heads, d_head]}, {@code b_O [d_model]}. The three input projections are also
- * kept fused as {@code [d_model, n_heads * d_head]} matrices (head-major columns), so a projection is a
- * single matrix product.
+ * {@code b_Q, b_K, b_V [n_heads, d_head]}, {@code b_O [d_model]}. The projections run as one matrix
+ * product over all heads, with the weights rearranged to {@code [d_model, n_heads * d_head]} (head-major
+ * columns) on each call, so edits to the weights and gradients through them behave as expected; when
+ * query, key and value read the same input, Q, K and V share a single product.
  */
-public final class Attention implements AutoCloseable {
+public final class Attention {
 
     private final int nHeads;
     private final int dHead;
@@ -29,9 +32,6 @@ public final class Attention implements AutoCloseable {
     private final NDArray bK;
     private final NDArray bV;
     private final NDArray bO;
-    private final NDArray wQFused;
-    private final NDArray wKFused;
-    private final NDArray wVFused;
     private final NDArray wOFlat;
     private final HookPoint hookQ;
     private final HookPoint hookK;
@@ -59,9 +59,6 @@ public final class Attention implements AutoCloseable {
         this.bK = bK;
         this.bV = bV;
         this.bO = bO;
-        this.wQFused = fuse(wQ);
-        this.wKFused = fuse(wK);
-        this.wVFused = fuse(wV);
         this.wOFlat = wO.reshape(nHeads * (long) dHead, wO.getShape().get(2));
         this.hookQ = hooks[0];
         this.hookK = hooks[1];
@@ -72,7 +69,7 @@ public final class Attention implements AutoCloseable {
         this.hookResult = hooks[6];
     }
 
-    /** {@code [n_heads, d_model, d_head]} to {@code [d_model, n_heads * d_head]}, a contiguous copy. */
+    /** {@code [n_heads, d_model, d_head]} to {@code [d_model, n_heads * d_head]}. */
     private static NDArray fuse(NDArray w) {
         Shape s = w.getShape();
         return w.transpose(1, 0, 2).reshape(s.get(1), s.get(0) * s.get(2));
@@ -90,9 +87,22 @@ public final class Attention implements AutoCloseable {
      */
     public NDArray forward(NDArray queryInput, NDArray keyInput, NDArray valueInput, NDArray maskBias,
             boolean maskCanEmptyRows, boolean useAttnResult) {
-        NDArray q = hookQ.fire(project(queryInput, wQ, wQFused, bQ));
-        NDArray k = hookK.fire(project(keyInput, wK, wKFused, bK));
-        NDArray v = hookV.fire(project(valueInput, wV, wVFused, bV));
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        if (queryInput == keyInput && keyInput == valueInput && queryInput.getShape().dimension() == 3) {
+            Shape xs = queryInput.getShape();
+            NDArray w = NDArrays.concat(new NDList(fuse(wQ), fuse(wK), fuse(wV)), 1);
+            NDArray b = NDArrays.concat(new NDList(bQ.flatten(), bK.flatten(), bV.flatten()));
+            NDArray qkv = queryInput.matMul(w).add(b).reshape(xs.get(0), xs.get(1), 3, nHeads, dHead);
+            q = hookQ.fire(qkv.get(new NDIndex(":, :, 0")));
+            k = hookK.fire(qkv.get(new NDIndex(":, :, 1")));
+            v = hookV.fire(qkv.get(new NDIndex(":, :, 2")));
+        } else {
+            q = hookQ.fire(project(queryInput, wQ, bQ));
+            k = hookK.fire(project(keyInput, wK, bK));
+            v = hookV.fire(project(valueInput, wV, bV));
+        }
 
         // [batch, head, q_pos, d_head] x [batch, head, d_head, k_pos]
         NDArray scores = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1)).div(scale);
@@ -121,20 +131,12 @@ public final class Attention implements AutoCloseable {
     }
 
     /** {@code x @ W + b} per head: {@code [batch, pos, d_model]} or split {@code [batch, pos, head, d_model]}. */
-    private NDArray project(NDArray x, NDArray w, NDArray wFused, NDArray b) {
+    private NDArray project(NDArray x, NDArray w, NDArray b) {
         Shape xs = x.getShape();
         if (xs.dimension() == 4) {
             // einsum bphd,hde->bphe as a batched product over heads
             return x.transpose(0, 2, 1, 3).matMul(w).transpose(0, 2, 1, 3).add(b);
         }
-        return x.matMul(wFused).reshape(xs.get(0), xs.get(1), nHeads, dHead).add(b);
-    }
-
-    /** Frees the fused copies of the projection weights (the weights themselves belong to the model). */
-    @Override
-    public void close() {
-        wQFused.close();
-        wKFused.close();
-        wVFused.close();
+        return x.matMul(fuse(w)).reshape(xs.get(0), xs.get(1), nHeads, dHead).add(b);
     }
 }

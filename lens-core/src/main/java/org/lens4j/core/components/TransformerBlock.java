@@ -18,7 +18,7 @@ import org.lens4j.core.HookedTransformerConfig;
  * separately, as in TransformerLens, whenever that can make a difference (split inputs, or a hook that
  * edits ln1's activations); otherwise it is computed once.
  */
-public final class TransformerBlock implements AutoCloseable {
+public final class TransformerBlock {
 
     /** The block's hook points, by TransformerLens name suffix. */
     public record Hooks(HookPoint residPre, HookPoint attnIn, HookPoint qInput, HookPoint kInput,
@@ -95,8 +95,9 @@ public final class TransformerBlock implements AutoCloseable {
             vNormed = qNormed;
         }
         if (pos != null) {
+            boolean shared = qNormed == kNormed;
             qNormed = qNormed.add(pos);
-            kNormed = kNormed.add(pos);
+            kNormed = shared ? qNormed : kNormed.add(pos);
         }
         NDArray attnOut = hooks.attnOut().fire(
                 attn.forward(qNormed, kNormed, vNormed, maskBias, maskCanEmptyRows, cfg.useAttnResult()));
@@ -122,10 +123,5 @@ public final class TransformerBlock implements AutoCloseable {
     /** {@code [batch, pos, d_model]} to a per-head copy {@code [batch, pos, n_heads, d_model]}. */
     private static NDArray perHead(NDArray x, int nHeads) {
         return x.expandDims(2).repeat(2, nHeads);
-    }
-
-    @Override
-    public void close() {
-        attn.close();
     }
 }
