@@ -671,6 +671,7 @@ public final class HookedTransformer implements AutoCloseable {
                     }
                     // dL/d(activation) is the gradient of a zero probe added here.
                     NDArray probe = act.zerosLike();
+                    NDScope.unregister(probe); // must outlive the pass until backward
                     probe.setRequiresGradient(true);
                     probes.put(hook.name(), probe);
                     return act.add(probe);
