@@ -20,10 +20,10 @@ import java.util.Map;
  * @param bos the BOS string
  * @param eos the EOS string
  * @param pad the PAD string
- * @param origin where each of the three came from ({@code "bos_token"} to a file name or
- *     {@code "default"}), for error messages
+ * @param configuredIn the config file that named each token ({@code "bos_token"} to a path);
+ *     a key is absent when its token is a fallback
  */
-record SpecialTokens(String bos, String eos, String pad, Map<String, String> origin) {
+record SpecialTokens(String bos, String eos, String pad, Map<String, Path> configuredIn) {
 
     /** TransformerLens's EOS when the tokenizer names none. */
     static final String DEFAULT_EOS = "<|endoftext|>";
@@ -40,7 +40,7 @@ record SpecialTokens(String bos, String eos, String pad, Map<String, String> ori
      */
     static SpecialTokens read(Path dir) throws IOException {
         Map<String, String> names = new HashMap<>();
-        Map<String, String> origin = new HashMap<>();
+        Map<String, Path> configuredIn = new HashMap<>();
         for (String file : new String[] {"tokenizer_config.json", "special_tokens_map.json"}) {
             Path path = dir.resolve(file);
             if (!Files.isRegularFile(path)) {
@@ -52,17 +52,14 @@ record SpecialTokens(String bos, String eos, String pad, Map<String, String> ori
                     String content = content(config.get(key), path, key);
                     if (content != null) {
                         names.put(key, content);
-                        origin.put(key, path.toString());
+                        configuredIn.put(key, path);
                     }
                 }
             }
         }
         String eos = names.getOrDefault(EOS_KEY, DEFAULT_EOS);
-        origin.putIfAbsent(EOS_KEY, "default");
-        origin.putIfAbsent(PAD_KEY, "default (eos_token)");
-        origin.putIfAbsent(BOS_KEY, "default (eos_token)");
         return new SpecialTokens(names.getOrDefault(BOS_KEY, eos), eos, names.getOrDefault(PAD_KEY, eos),
-                Map.copyOf(origin));
+                Map.copyOf(configuredIn));
     }
 
     private static JsonObject readObject(Path path) throws IOException {

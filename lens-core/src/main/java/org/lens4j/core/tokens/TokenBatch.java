@@ -16,6 +16,8 @@ public record TokenBatch(long[][] tokens, long[][] attentionMask) {
     /**
      * Checks that both arrays are rectangular and of the same shape.
      *
+     * @param tokens token ids {@code [batch, pos]}
+     * @param attentionMask the mask {@code [batch, pos]}
      * @throws IllegalArgumentException if the shapes differ or a row has another length
      */
     public TokenBatch {

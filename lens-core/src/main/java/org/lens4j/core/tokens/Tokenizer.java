@@ -421,8 +421,7 @@ public final class Tokenizer implements AutoCloseable {
         for (int i = 0; i < texts.length; i++) {
             checkUnicode(texts[i], i);
         }
-        boolean addBosString = prependBos && !tokenizerPrependsBos;
-        if (addBosString) {
+        if (prependBos && !tokenizerPrependsBos) {
             String bos = special.bos();
             require(bosId, SpecialTokens.BOS_KEY, bos);
             for (int i = 0; i < texts.length; i++) {
@@ -505,21 +504,22 @@ public final class Tokenizer implements AutoCloseable {
         }
     }
 
-    /** A configured special token must exist; a defaulted one may be absent. */
+    /** A configured special token must exist; a fallback one may be absent. */
     private OptionalLong resolve(String key, String token) throws IOException {
         OptionalLong id = vocabulary.idOf(token);
-        String origin = special.origin().get(key);
-        if (id.isEmpty() && !origin.startsWith("default")) {
-            throw new IOException(origin + " names " + key + " " + quote(token)
+        Path configuredIn = special.configuredIn().get(key);
+        if (id.isEmpty() && configuredIn != null) {
+            throw new IOException(configuredIn + " names " + key + " " + quote(token)
                     + ", which is not in the vocabulary of " + file);
         }
         return id;
     }
 
+    /** Only a fallback token can be absent (see {@link #resolve}), hence the message. */
     private long require(OptionalLong id, String key, String token) {
         if (id.isEmpty()) {
             throw new IllegalStateException(this + " has no " + key + ": " + quote(token)
-                    + " (TransformerLens's default) is not in its vocabulary; name one in tokenizer_config.json"
+                    + " (TransformerLens's fallback) is not in its vocabulary; name one in tokenizer_config.json"
                     + (key.equals(SpecialTokens.BOS_KEY) ? " or tokenise with prependBos = false" : ""));
         }
         return id.getAsLong();

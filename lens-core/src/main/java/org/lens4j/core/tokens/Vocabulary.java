@@ -34,9 +34,9 @@ final class Vocabulary {
      */
     static Vocabulary parse(String json, Path file) throws IOException {
         try {
-            JsonObject root = JsonParser.parseString(json).getAsJsonObject();
-            JsonObject model = root.getAsJsonObject("model");
-            JsonElement vocab = model == null ? null : model.get("vocab");
+            JsonElement root = JsonParser.parseString(json);
+            JsonElement model = root.isJsonObject() ? root.getAsJsonObject().get("model") : null;
+            JsonElement vocab = model != null && model.isJsonObject() ? model.getAsJsonObject().get("vocab") : null;
             if (vocab == null || vocab.isJsonNull()) {
                 throw new IOException(file + ": tokenizer.json has no model.vocab");
             }
@@ -46,22 +46,26 @@ final class Vocabulary {
                     ids.put(e.getKey(), e.getValue().getAsLong());
                 }
             } else { // Unigram: [[piece, score], ...], the id is the index
-                int i = 0;
+                long i = 0;
                 for (JsonElement piece : vocab.getAsJsonArray()) {
-                    ids.putIfAbsent(piece.getAsJsonArray().get(0).getAsString(), (long) i++);
+                    ids.putIfAbsent(piece.getAsJsonArray().get(0).getAsString(), i++);
                 }
             }
             // Added tokens win over the model's vocabulary, as in tokenizers' token_to_id.
-            JsonElement added = root.get("added_tokens");
-            if (added != null && added.isJsonArray()) {
+            JsonElement added = root.getAsJsonObject().get("added_tokens");
+            if (added != null && !added.isJsonNull()) {
                 for (JsonElement t : added.getAsJsonArray()) {
                     JsonObject token = t.getAsJsonObject();
+                    if (!token.has("content") || !token.has("id")) {
+                        throw new IOException(file + ": an added token has no content or id: " + token);
+                    }
                     ids.put(token.get("content").getAsString(), token.get("id").getAsLong());
                 }
             }
             return new Vocabulary(ids);
         } catch (JsonParseException | IllegalStateException | UnsupportedOperationException
-                | NullPointerException | IndexOutOfBoundsException | NumberFormatException e) {
+                | ClassCastException | NumberFormatException | IndexOutOfBoundsException e) {
+            // Gson's ways of saying "not the expected JSON shape"
             throw new IOException(file + ": not a valid tokenizer.json (" + e.getMessage() + ")", e);
         }
     }

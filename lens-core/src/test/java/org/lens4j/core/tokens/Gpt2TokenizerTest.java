@@ -114,6 +114,21 @@ class Gpt2TokenizerTest {
     }
 
     @Test
+    void bosIsOnlyAnExtraFirstToken() {
+        // TransformerLens test_prepend_bos.py::test_same_tokenization, right padding
+        List<String> prompts = List.of("Italy is in Europe.", "Pyeongchang Olympics was held in 2018", "2023-09-09",
+                "287594812673495");
+        long[][] with = tokenizer.toTokens(prompts, true, PaddingSide.RIGHT).tokens();
+        long[][] without = tokenizer.toTokens(prompts, false, PaddingSide.RIGHT).tokens();
+        for (int b = 0; b < prompts.size(); b++) {
+            assertThat(Arrays.copyOfRange(with[b], 1, with[b].length)).as(prompts.get(b)).isEqualTo(without[b]);
+            List<String> strWith = tokenizer.toStrTokens(prompts.get(b), true);
+            assertThat(strWith.get(0)).isEqualTo("<|endoftext|>");
+            assertThat(strWith.subList(1, strWith.size())).isEqualTo(tokenizer.toStrTokens(prompts.get(b), false));
+        }
+    }
+
+    @Test
     void tokenPositions() {
         assertThat(tokenizer.getTokenPosition(" cat", "The cat sat on the mat", false, true)).isEqualTo(2);
         assertThat(tokenizer.getTokenPosition(" cat", "The cat sat on the mat", false, false)).isEqualTo(1);
