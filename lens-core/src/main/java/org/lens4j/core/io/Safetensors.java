@@ -429,74 +429,22 @@ public final class Safetensors {
     private static ByteBuffer allocateStaging(Path file, List<SafetensorsHeader.Entry> selected)
             throws IOException {
         long largest = 0;
+        String largestName = null;
         for (SafetensorsHeader.Entry entry : selected) {
-            long loaded = loadedBytes(entry);
-            if (loaded > Integer.MAX_VALUE) {
-                throw new IOException(file + ": '" + entry.name() + "': " + loaded
-                        + " bytes is more than one DJL array can be built from (2 GiB)");
+            long loaded = TensorBytes.loadedBytes(entry.dtype(), entry.shape().size());
+            if (loaded >= largest) {
+                largest = loaded;
+                largestName = entry.name();
             }
-            largest = Math.max(largest, loaded);
         }
-        return ByteBuffer.allocateDirect((int) largest).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private static long loadedBytes(SafetensorsHeader.Entry entry) {
-        return entry.byteLength() / entry.dtype().byteSize() * entry.dtype().loadedAs().getNumOfBytes();
+        return TensorBytes.staging(file, largestName, largest);
     }
 
     private static NDArray load(Path file, FileChannel channel, long dataStart, SafetensorsHeader.Entry entry,
             ByteBuffer staging, NDManager manager) throws IOException {
-        int rawBytes = (int) entry.byteLength();
-        staging.clear().limit(rawBytes);
+        staging.clear().limit((int) entry.byteLength());
         readFully(file, channel, staging, dataStart + entry.begin());
-        // The engine reads from the buffer's base address, so position 0 and an exact limit.
-        staging.position(0).limit((int) loadedBytes(entry));
-        switch (entry.dtype()) {
-            case BF16:
-                widenInPlace(staging, rawBytes / 2, true);
-                break;
-            case I16:
-                widenInPlace(staging, rawBytes / 2, false);
-                break;
-            case BOOL:
-                checkBooleans(file, entry, staging, rawBytes);
-                break;
-            default:
-                break;
-        }
-        NDArray view = manager.create(staging, entry.shape(), entry.dtype().loadedAs());
-        try {
-            // The view shares the staging buffer; the copy owns engine memory, freed when it closes.
-            NDArray owned = view.duplicate();
-            owned.setName(entry.name());
-            return owned;
-        } finally {
-            view.close();
-        }
-    }
-
-    /**
-     * Widens {@code count} 16-bit values at the start of the buffer to 32-bit values filling {@code 4 *
-     * count} bytes. Going from the last element down, each write lands at or after the 16-bit values not
-     * yet read, so no second buffer is needed.
-     */
-    private static void widenInPlace(ByteBuffer buffer, int count, boolean bfloat16) {
-        for (int i = count - 1; i >= 0; i--) {
-            short bits = buffer.getShort(2 * i);
-            // bfloat16 is the top half of a float32; int16 sign-extends.
-            buffer.putInt(4 * i, bfloat16 ? (bits & 0xFFFF) << 16 : bits);
-        }
-    }
-
-    private static void checkBooleans(Path file, SafetensorsHeader.Entry entry, ByteBuffer buffer, int count)
-            throws MalformedWeightsException {
-        for (int i = 0; i < count; i++) {
-            byte value = buffer.get(i);
-            if (value != 0 && value != 1) {
-                throw new MalformedWeightsException(file, entry.name(),
-                        "BOOL element " + i + " is byte " + (value & 0xFF) + ", not 0 or 1");
-            }
-        }
+        return TensorBytes.toArray(file, entry.name(), staging, entry.dtype(), entry.shape(), manager);
     }
 
     private static void readFully(Path file, FileChannel channel, ByteBuffer buffer, long position)
