@@ -32,7 +32,6 @@ public final class Attention {
     private final NDArray bK;
     private final NDArray bV;
     private final NDArray bO;
-    private final NDArray wOFlat;
     private final HookPoint hookQ;
     private final HookPoint hookK;
     private final HookPoint hookV;
@@ -59,7 +58,6 @@ public final class Attention {
         this.bK = bK;
         this.bV = bV;
         this.bO = bO;
-        this.wOFlat = wO.reshape(nHeads * (long) dHead, wO.getShape().get(2));
         this.hookQ = hooks[0];
         this.hookK = hooks[1];
         this.hookV = hooks[2];
@@ -127,6 +125,9 @@ public final class Attention {
             return result.sum(new int[] {2}).add(bO);
         }
         Shape zs = z.getShape();
+        // W_O is flattened on each call, like W_Q/W_K/W_V: a view taken once at construction would not
+        // carry gradients to W_O once it starts requiring them.
+        NDArray wOFlat = wO.reshape((long) nHeads * dHead, wO.getShape().get(2));
         return z.reshape(zs.get(0), zs.get(1), (long) nHeads * dHead).matMul(wOFlat).add(bO);
     }
 

@@ -57,8 +57,12 @@ public final class Fixtures {
 
     /** Reads a fixture config ({@code model/config.json}, {@code processed/config.json}, ...). */
     public static HookedTransformerConfig config(String model, String file) {
-        try {
-            return HookedTransformerConfig.fromJsonFile(path(model, file));
+        // Read as a stream: from another module's tests the fixtures sit inside the test jar, not on disk.
+        try (InputStream in = Fixtures.class.getResourceAsStream("/fixtures/tl-2.12/" + model + "/" + file)) {
+            if (in == null) {
+                throw new IllegalArgumentException("no fixture " + model + "/" + file);
+            }
+            return HookedTransformerConfig.fromJson(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
