@@ -10,7 +10,10 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.ServiceLoader;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -27,6 +30,9 @@ import org.lens4j.core.components.Mlp;
 import org.lens4j.core.components.PosEmbed;
 import org.lens4j.core.components.TransformerBlock;
 import org.lens4j.core.components.Unembed;
+import org.lens4j.core.tokens.PaddingSide;
+import org.lens4j.core.tokens.TokenBatch;
+import org.lens4j.core.tokens.Tokenizer;
 
 /**
  * A GPT-style transformer whose every activation can be read and replaced through TransformerLens's
@@ -64,6 +70,7 @@ public final class HookedTransformer implements AutoCloseable {
     private final HookPoint hookPosEmbed;
     private final HookPoint hookTokens;
     private int hookLevel;
+    private Tokenizer tokenizer;
 
     private HookedTransformer(HookedTransformerConfig cfg, LinkedHashMap<String, NDArray> params, NDManager manager) {
         this.cfg = cfg;
@@ -204,6 +211,41 @@ public final class HookedTransformer implements AutoCloseable {
     }
 
     /**
+     * Loads a pretrained model with TransformerLens's default processing (fold LayerNorm, centre writing
+     * weights, centre the unembedding, fold value biases), as {@code HookedTransformer.from_pretrained}.
+     * Needs {@code lens-models} on the class path.
+     *
+     * @param nameOrPath a registry name or alias, a hub repo id, or a local directory
+     */
+    public static HookedTransformer fromPretrained(String nameOrPath) throws IOException {
+        return fromPretrained(nameOrPath, LoadOptions.defaults());
+    }
+
+    /** Loads a pretrained model without any weight processing ({@code from_pretrained_no_processing}). */
+    public static HookedTransformer fromPretrainedNoProcessing(String nameOrPath) throws IOException {
+        return fromPretrained(nameOrPath, LoadOptions.noProcessing());
+    }
+
+    /** Loads a pretrained model with explicit options. */
+    public static HookedTransformer fromPretrained(String nameOrPath, LoadOptions options) throws IOException {
+        Iterator<PretrainedLoader> loaders = ServiceLoader.load(PretrainedLoader.class).iterator();
+        if (!loaders.hasNext()) {
+            throw new IllegalStateException("no PretrainedLoader found: add the lens-models module to the class path");
+        }
+        return loaders.next().load(nameOrPath, options);
+    }
+
+    /**
+     * Builds a model from an unprocessed TransformerLens state dict and applies weight processing, as
+     * TransformerLens's {@code load_and_process_state_dict}.
+     */
+    public static HookedTransformer fromStateDict(HookedTransformerConfig cfg, Map<String, NDArray> stateDict,
+            ProcessingOptions processing) {
+        WeightProcessing.Result processed = WeightProcessing.process(cfg, stateDict, processing);
+        return fromStateDict(processed.config(), processed.stateDict());
+    }
+
+    /**
      * A new model with randomly initialised weights, TransformerLens's {@code init_weights} in "gpt2" mode:
      * weight matrices from {@code N(0, initializer_range)}, biases 0, norm weights 1. Seeded by
      * {@code cfg.seed()} when set.
@@ -320,6 +362,85 @@ public final class HookedTransformer implements AutoCloseable {
                     + NameSuggestions.closest(name, params.keySet()));
         }
         return a;
+    }
+
+    // ------------------------------------------------------------------------------------------ tokens
+
+    /** The tokenizer, or null when none is attached. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Attaches a tokenizer; the model closes it when it is closed (a previous one is closed now). */
+    public void setTokenizer(Tokenizer tokenizer) {
+        if (this.tokenizer != null && this.tokenizer != tokenizer) {
+            this.tokenizer.close();
+        }
+        this.tokenizer = tokenizer;
+    }
+
+    private Tokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new IllegalStateException("this model has no tokenizer: call setTokenizer(...) first");
+        }
+        return tokenizer;
+    }
+
+    /** Tokens {@code [1, pos]} of a text, BOS prepended if {@code default_prepend_bos}. */
+    public NDArray toTokens(String text, NDManager m) {
+        return toTokens(text, cfg.defaultPrependBos(), m);
+    }
+
+    /**
+     * Tokens {@code [1, pos]} of a text. Unlike TransformerLens, which truncates to n_ctx, a text longer
+     * than n_ctx is an error: a silently shortened prompt gives silently wrong numbers.
+     */
+    public NDArray toTokens(String text, boolean prependBos, NDManager m) {
+        long[] ids = requireTokenizer().toTokens(text, prependBos);
+        checkLength(ids.length);
+        return m.create(new long[][] {ids});
+    }
+
+    /**
+     * A padded batch of texts with its attention mask, padded on the tokenizer's default side.
+     * Pass {@link TokenBatch#attentionMask()} to {@link ForwardOptions.Builder#attentionMask} so padding is
+     * ignored on either side.
+     */
+    public TokenBatch toTokens(List<String> texts, boolean prependBos, PaddingSide side) {
+        TokenBatch batch = requireTokenizer().toTokens(texts, prependBos, side);
+        checkLength(batch.length());
+        return batch;
+    }
+
+    private void checkLength(int length) {
+        if (length > cfg.nCtx()) {
+            throw new IllegalArgumentException("text is " + length + " tokens long, more than n_ctx = " + cfg.nCtx());
+        }
+    }
+
+    /** Each token of a text as a string, BOS first if {@code default_prepend_bos}. */
+    public List<String> toStrTokens(String text) {
+        return requireTokenizer().toStrTokens(text, cfg.defaultPrependBos());
+    }
+
+    /** Each token as a string; tokens {@code [pos]} or {@code [1, pos]}. */
+    public List<String> toStrTokens(NDArray tokens) {
+        return requireTokenizer().toStrTokens(tokens.flatten().toType(DataType.INT64, false).toLongArray());
+    }
+
+    /** The text of tokens {@code [pos]} (special tokens kept). */
+    public String toString(NDArray tokens) {
+        return requireTokenizer().toString(tokens.flatten().toType(DataType.INT64, false).toLongArray());
+    }
+
+    /** The id of a string that is exactly one token (no BOS). */
+    public long toSingleToken(String token) {
+        return requireTokenizer().toSingleToken(token);
+    }
+
+    /** The position of a single token in a text (BOS counts as position 0 when prepended). */
+    public int getTokenPosition(String singleToken, String input, boolean last) {
+        return requireTokenizer().getTokenPosition(singleToken, input, last, cfg.defaultPrependBos());
     }
 
     // ------------------------------------------------------------------------------------------ weights
@@ -887,6 +1008,9 @@ public final class HookedTransformer implements AutoCloseable {
     /** Frees the weights. */
     @Override
     public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
         manager.close();
     }
 
