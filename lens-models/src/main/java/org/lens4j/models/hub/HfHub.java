@@ -69,6 +69,7 @@ public final class HfHub {
    *     ({@code NOT_CACHED}), the download was wrong ({@code CORRUPT}) or failed
    * @throws IOException if the cache cannot be written
    * @throws IllegalArgumentException if the repo id, file name or revision is invalid
+   * @throws IllegalStateException if the cache's {@code refs/{revision}} file holds no commit hash
    */
   public Path download(String repoId, String filename, String revision) throws IOException {
     RepoFile file = new RepoFile(repoId, filename, orMain(revision));
@@ -107,6 +108,7 @@ public final class HfHub {
    * @param revision branch, tag or commit hash; {@code null} means {@code main}
    * @return the cached file, or empty if this revision's snapshot does not hold it
    * @throws IllegalArgumentException if the repo id, file name or revision is invalid
+   * @throws IllegalStateException if the cache's {@code refs/{revision}} file holds no commit hash
    */
   public Optional<Path> cached(String repoId, String filename, String revision) {
     RepoFile file = new RepoFile(repoId, filename, orMain(revision));
@@ -247,8 +249,8 @@ public final class HfHub {
       String why, Throwable cause) throws HubException {
     return cache.cachedFileList(revision).orElseThrow(() -> new HubException(
         HubException.Reason.NOT_CACHED, "no snapshot of repo '" + repoId + "' at revision '"
-            + revision + "' is in the cache and " + why + "; looked in " + cache.storage()
-            .resolve("snapshots").resolve(cache.commitFor(revision)), cause));
+            + revision + "' is in the cache and " + why + "; looked for "
+            + cache.describeLookup(revision, null), cause));
   }
 
   private static List<String> parseSiblings(String json, URI url) throws HubException {

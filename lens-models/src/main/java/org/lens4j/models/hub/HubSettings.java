@@ -50,8 +50,20 @@ public record HubSettings(
 
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
-  // Checks and normalises: IllegalArgumentException if the endpoint is not an http(s) URL or a
-  // timeout is not positive; a blank token means none.
+  /**
+   * Checks and normalises the settings (trailing slashes of the endpoint dropped, a blank token
+   * meaning none).
+   *
+   * @param endpoint the hub's base URL, http or https
+   * @param cacheDir the hub cache folder
+   * @param offline whether to answer from the cache only
+   * @param token an access token, or {@code null}
+   * @param showProgress whether downloads draw a progress bar on standard error
+   * @param requestTimeout how long to wait for an answer to a metadata request
+   * @param downloadTimeout how long a download may go without receiving a byte
+   * @throws IllegalArgumentException if the endpoint is not an http(s) URL or a timeout is not
+   *     positive
+   */
   public HubSettings {
     Objects.requireNonNull(endpoint, "endpoint");
     Objects.requireNonNull(cacheDir, "cacheDir");

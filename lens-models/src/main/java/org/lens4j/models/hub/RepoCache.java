@@ -54,11 +54,6 @@ final class RepoCache {
     this.symlinks = symlinks;
   }
 
-  /** @return the repo's folder, {@code {cacheDir}/models--{org}--{name}} */
-  Path storage() {
-    return storage;
-  }
-
   Path blob(String etag) {
     return storage.resolve("blobs").resolve(etag);
   }
@@ -135,15 +130,19 @@ final class RepoCache {
     }
   }
 
-  /** @return where a look-up for this file went, for error messages */
+  /**
+   * @param filename a file, or {@code null} for the snapshot folder itself
+   * @return where a look-up for this file (or snapshot) went, for error messages
+   */
   String describeLookup(String revision, String filename) {
     String commit = commitFor(revision);
-    Path pointer = pointer(commit, filename);
+    Path snapshot = storage.resolve("snapshots").resolve(commit);
+    Path target = filename == null ? snapshot : snapshot.resolve(filename);
     if (!commit.equals(revision)) {
-      return pointer + " (refs/" + revision + " -> " + commit + ")";
+      return target + " (refs/" + revision + " -> " + commit + ")";
     }
     if (HubUrls.isCommitHash(revision)) {
-      return pointer.toString();
+      return target.toString();
     }
     return ref(revision) + " (no such ref: revision '" + revision + "' was never resolved here)";
   }

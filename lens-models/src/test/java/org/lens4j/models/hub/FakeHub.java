@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,7 +41,7 @@ final class FakeHub implements AutoCloseable {
   /** One recorded request. */
   record Request(String server, String method, String path, String range, String authorization) {}
 
-  private record Entry(byte[] content, boolean lfs) {}
+  private record Entry(byte[] content, boolean lfs, String sha256) {}
 
   private static final Pattern RESOLVE = Pattern.compile("/(.+)/resolve/([^/]+)/(.+)");
   private static final Pattern MODEL_INFO = Pattern.compile("/api/models/(.+)/revision/([^/]+)");
@@ -85,7 +84,7 @@ final class FakeHub implements AutoCloseable {
   /** Adds a file; LFS files are served from the CDN server through a redirect. */
   FakeHub add(String repoId, String filename, byte[] content, boolean lfs) {
     synchronized (files) {
-      files.put(repoId + "/" + filename, new Entry(content, lfs));
+      files.put(repoId + "/" + filename, new Entry(content, lfs, sha256(content)));
     }
     return this;
   }
@@ -232,7 +231,7 @@ final class FakeHub implements AutoCloseable {
         headers.set("X-Error-Code", "EntryNotFound");
         send(ex, 404, new byte[0]);
       } else if (entry.lfs()) {
-        String sha = sha256(entry.content());
+        String sha = entry.sha256();
         headers.set("Location",
             "http://127.0.0.1:" + cdn.getAddress().getPort() + "/lfs/" + sha + "?sig=fake");
         headers.set("ETag", "\"" + sha + "\"");
@@ -252,7 +251,7 @@ final class FakeHub implements AutoCloseable {
       String sha = ex.getRequestURI().getPath().replaceFirst("^/lfs/", "");
       Entry entry;
       synchronized (files) {
-        entry = files.values().stream().filter(e -> e.lfs() && sha256(e.content()).equals(sha))
+        entry = files.values().stream().filter(e -> e.lfs() && e.sha256().equals(sha))
             .findFirst().orElse(null);
       }
       if (entry == null) {
@@ -283,8 +282,9 @@ final class FakeHub implements AutoCloseable {
 
   /** Sends a file body, honouring {@code Range: bytes=N-} unless told not to. */
   private void serveBody(HttpExchange ex, byte[] content) throws IOException {
-    byte[] body = content.clone();
+    byte[] body = content;
     if (corrupt && body.length > 0) {
+      body = content.clone();
       body[0] ^= 0x55;
     }
     int start = 0;
@@ -302,22 +302,23 @@ final class FakeHub implements AutoCloseable {
       ex.getResponseHeaders().set("Content-Range",
           "bytes " + start + "-" + (body.length - 1) + "/" + body.length);
     }
-    byte[] part = Arrays.copyOfRange(body, start, body.length);
+    int length = body.length - start;
     if (ex.getRequestMethod().equals("HEAD")) {
-      send(ex, status, part);
+      ex.getResponseHeaders().set("Content-Length", Integer.toString(length));
+      ex.sendResponseHeaders(status, -1);
       return;
     }
     int cut = dropNextBodyAfter >= 0 ? dropNextBodyAfter : stallNextBodyAfter;
     boolean stall = dropNextBodyAfter < 0 && stallNextBodyAfter >= 0;
-    if (cut < 0) {
-      send(ex, status, part);
-      return;
-    }
     dropNextBodyAfter = -1;
     stallNextBodyAfter = -1;
-    ex.sendResponseHeaders(status, part.length);
+    ex.sendResponseHeaders(status, length == 0 ? -1 : length);
     OutputStream out = ex.getResponseBody();
-    out.write(part, 0, Math.min(cut, part.length));
+    if (cut < 0) {
+      write(out, body, start, length);
+      return;
+    }
+    write(out, body, start, Math.min(cut, length));
     out.flush();
     try {
       // Stalling waits until the test ends; dropping first lets the client take the bytes sent.
@@ -326,6 +327,13 @@ final class FakeHub implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     // Closing with bytes missing makes the server drop the connection mid-body.
+  }
+
+  /** Writes in 1 MiB pieces: the JDK server buffers each write whole. */
+  private static void write(OutputStream out, byte[] b, int offset, int length) throws IOException {
+    for (int done = 0; done < length; done += 1 << 20) {
+      out.write(b, offset + done, Math.min(1 << 20, length - done));
+    }
   }
 
   /** Sends a complete answer; a HEAD answer gets the headers only, with the body's length. */
