@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Downloads one file's content into its blob, the way huggingface_hub does: into
@@ -209,6 +210,7 @@ final class BlobDownloader {
         .setInitialMax(size)
         .startsFrom(start, Duration.ZERO)
         .setUnit("MiB", 1 << 20)
+        .setStyle(ProgressBarStyle.UNICODE_BLOCK) // no colour codes in redirected logs
         .showSpeed()
         .setConsumer(new ConsoleProgressBarConsumer(System.err))
         .build();

@@ -72,6 +72,11 @@ final class HubHttp {
       Duration timeout, HttpResponse.BodyHandler<T> handler, boolean followAll) throws IOException {
     URI current = url;
     for (int hop = 0; ; hop++) {
+      if (!("http".equals(current.getScheme()) || "https".equals(current.getScheme()))
+          || current.getHost() == null) {
+        throw new HubException(HubException.Reason.BAD_RESPONSE, "the hub pointed at " + current
+            + (hop > 0 ? " (redirected from " + url + ")" : "") + ", which is not an http(s) URL");
+      }
       HttpRequest.Builder request = HttpRequest.newBuilder(current)
           .method(method, HttpRequest.BodyPublishers.noBody())
           .timeout(timeout)
@@ -91,25 +96,28 @@ final class HubHttp {
       if (!isRedirect(response.statusCode()) || location == null) {
         return response;
       }
-      URI target;
-      boolean relative;
+      URI target = null;
+      boolean relative = false;
       try {
         URI locationUri = new URI(location);
         target = current.resolve(locationUri);
         relative = locationUri.getRawAuthority() == null;
       } catch (URISyntaxException e) {
-        throw new HubException(HubException.Reason.BAD_RESPONSE,
-            "redirect from " + current + " has an unusable Location header: " + location, e);
+        // reported below
       }
-      if (!followAll && !relative) {
+      if (target != null && !followAll && !relative) {
         return response;
+      }
+      if (response.body() instanceof Closeable body) {
+        body.close();
+      }
+      if (target == null) {
+        throw new HubException(HubException.Reason.BAD_RESPONSE,
+            "redirect from " + current + " has an unusable Location header: " + location);
       }
       if (hop == MAX_REDIRECTS) {
         throw new HubException(HubException.Reason.HTTP_ERROR,
             "more than " + MAX_REDIRECTS + " redirects starting at " + url);
-      }
-      if (response.body() instanceof Closeable body) {
-        body.close();
       }
       current = target;
     }

@@ -60,6 +60,7 @@ final class FakeHub implements AutoCloseable {
   private volatile boolean omitRepoCommit;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile String modelInfoBody;
+  private volatile String lfsBase;
   private volatile int forcedStatus = -1;
   private volatile int dropNextBodyAfter = -1;
   private volatile int stallNextBodyAfter = -1;
@@ -110,6 +111,12 @@ final class FakeHub implements AutoCloseable {
   /** Leaves out {@code X-Repo-Commit}, as a server that is not a hub would. */
   FakeHub omitRepoCommit(boolean omit) {
     this.omitRepoCommit = omit;
+    return this;
+  }
+
+  /** Redirects LFS files to {@code base + "/lfs/{sha256}"} instead of the CDN server. */
+  FakeHub redirectLfsTo(String base) {
+    this.lfsBase = base;
     return this;
   }
 
@@ -232,8 +239,8 @@ final class FakeHub implements AutoCloseable {
         send(ex, 404, new byte[0]);
       } else if (entry.lfs()) {
         String sha = entry.sha256();
-        headers.set("Location",
-            "http://127.0.0.1:" + cdn.getAddress().getPort() + "/lfs/" + sha + "?sig=fake");
+        String base = lfsBase != null ? lfsBase : "http://127.0.0.1:" + cdn.getAddress().getPort();
+        headers.set("Location", base + "/lfs/" + sha + "?sig=fake");
         headers.set("ETag", "\"" + sha + "\"");
         headers.set("X-Linked-Etag", "\"" + sha + "\"");
         headers.set("X-Linked-Size", Integer.toString(entry.content().length));

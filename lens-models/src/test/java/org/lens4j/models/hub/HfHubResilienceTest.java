@@ -229,6 +229,23 @@ class HfHubResilienceTest {
   }
 
   @Test
+  void redirectToSomethingElseThanHttpIsRefused() throws Exception {
+    server.redirectLfsTo("file:///tmp");
+    assertThatThrownBy(() -> new HfHub(settings()).download(REPO, "model.safetensors", null))
+        .isInstanceOfSatisfying(HubException.class,
+            e -> assertThat(e.reason()).isEqualTo(HubException.Reason.BAD_RESPONSE))
+        .hasMessageContaining("file:///tmp/lfs/" + SHA)
+        .hasMessageContaining("not an http(s) URL");
+
+    server.redirectLfsTo("http://bad host");
+    assertThatThrownBy(() -> new HfHub(settings()).download(REPO, "model.safetensors", null))
+        .isInstanceOfSatisfying(HubException.class,
+            e -> assertThat(e.reason()).isEqualTo(HubException.Reason.BAD_RESPONSE))
+        .hasMessageContaining("unusable Location header: http://bad host/lfs/");
+    assertThat(cacheEntries()).isEmpty();
+  }
+
+  @Test
   void serverThatIsNotAHubIsNamed() throws Exception {
     server.omitRepoCommit(true);
 
