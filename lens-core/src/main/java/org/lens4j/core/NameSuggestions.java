@@ -9,10 +9,11 @@ final class NameSuggestions {
 
     private NameSuggestions() {}
 
-    /** Up to three names closest to {@code wanted}. */
+    /** Up to three names closest to {@code wanted}: names containing it first, then by edit distance. */
     static List<String> closest(String wanted, Collection<String> names) {
         return names.stream()
-                .sorted(Comparator.comparingInt((String n) -> distance(wanted, n)).thenComparing(n -> n))
+                .sorted(Comparator.comparingInt((String n) -> n.contains(wanted) ? 0 : 1)
+                        .thenComparingInt(n -> distance(wanted, n)).thenComparing(n -> n))
                 .limit(3)
                 .toList();
     }

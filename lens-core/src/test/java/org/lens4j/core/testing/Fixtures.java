@@ -38,6 +38,19 @@ public final class Fixtures {
         }
     }
 
+    /** Copies a fixture file to {@code target} (works when the fixtures sit inside the test jar). */
+    public static Path copy(String model, String file, Path target) {
+        try (InputStream in = Fixtures.class.getResourceAsStream("/fixtures/tl-2.12/" + model + "/" + file)) {
+            if (in == null) {
+                throw new IllegalArgumentException("no fixture " + model + "/" + file);
+            }
+            java.nio.file.Files.copy(in, target);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Reads a fixture safetensors file; the arrays belong to {@code manager}. */
     public static Map<String, NDArray> tensors(String model, String file, NDManager manager) {
         try (InputStream in = Fixtures.class.getResourceAsStream("/fixtures/tl-2.12/" + model + "/" + file)) {
