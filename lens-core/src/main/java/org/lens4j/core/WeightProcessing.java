@@ -2,6 +2,7 @@ package org.lens4j.core;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,7 +65,8 @@ public final class WeightProcessing {
             steps.add("fold_value_biases");
         }
         if (o.refactorFactoredAttnMatrices()) {
-            throw new UnsupportedOperationException("refactor_factored_attn_matrices is not available yet");
+            refactorFactoredAttnMatrices(cfg, sd);
+            steps.add("refactor_factored_attn_matrices");
         }
         return new Result(cfg, sd, steps);
     }
@@ -161,6 +163,55 @@ public final class WeightProcessing {
             replace(sd, p + "attn.b_O", folded);
             replace(sd, p + "attn.b_V", bV.zerosLike());
         }
+    }
+
+    /**
+     * TransformerLens's {@code refactor_factored_attn_matrices}: per layer, rebalances W_Q/W_K (with their
+     * biases as an extra input row) through the SVD of the QK circuit so both carry sqrt(S), folds b_V
+     * into b_O, and rewrites the OV circuit as {@code W_V = U diag(S)}, {@code W_O = V^T}. The bilinear QK
+     * form and the OV map are unchanged.
+     */
+    private static void refactorFactoredAttnMatrices(HookedTransformerConfig cfg, LinkedHashMap<String, NDArray> sd) {
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String p = "blocks." + l + ".attn.";
+            NDArray wQ = sd.get(p + "W_Q");
+            NDManager manager = wQ.getManager();
+            long d = cfg.dModel();
+            // [H, d_model + 1, d_head]: the bias is the weight of a constant-1 input.
+            NDArray qEff = wQ.concat(bias(sd, p + "b_Q", new Shape(cfg.nHeads(), cfg.dHead()), manager).expandDims(1), 1);
+            NDArray kEff = sd.get(p + "W_K").concat(
+                    bias(sd, p + "b_K", new Shape(cfg.nHeads(), cfg.dHead()), manager).expandDims(1), 1);
+            try (FactoredMatrix qk = new FactoredMatrix(qEff, kEff.transpose(0, 2, 1));
+                 FactoredMatrix even = qk.makeEven()) {
+                NDArray q = even.a();
+                NDArray k = even.b().transpose(0, 2, 1);
+                replace(sd, p + "W_Q", keep(q.get(new NDIndex(":, :{}, :", d)), manager));
+                replace(sd, p + "b_Q", keep(q.get(new NDIndex(":, {}, :", d)), manager));
+                replace(sd, p + "W_K", keep(k.get(new NDIndex(":, :{}, :", d)), manager));
+                replace(sd, p + "b_K", keep(k.get(new NDIndex(":, {}, :", d)), manager));
+            }
+            qEff.close();
+            kEff.close();
+        }
+        foldValueBiases(cfg, sd);
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String p = "blocks." + l + ".attn.";
+            NDManager manager = sd.get(p + "W_V").getManager();
+            try (FactoredMatrix ov = new FactoredMatrix(sd.get(p + "W_V"), sd.get(p + "W_O"))) {
+                FactoredMatrix.Svd svd = ov.svd();
+                NDArray wV = keep(svd.u().mul(svd.s().expandDims(-2)), manager);
+                NDArray wO = keep(svd.v().transpose(0, 2, 1), manager);
+                replace(sd, p + "W_V", wV);
+                replace(sd, p + "W_O", wO);
+            }
+        }
+    }
+
+    /** A contiguous copy owned by {@code manager}, outliving the factored matrix it came from. */
+    private static NDArray keep(NDArray a, NDManager manager) {
+        NDArray copy = a.duplicate();
+        copy.attach(manager);
+        return copy;
     }
 
     /** A bias from the state dict, or zeros of the given shape when it is missing. */
