@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -165,8 +166,6 @@ final class TorchArchive implements AutoCloseable {
         // Group by storage so that one storage is in memory at a time.
         Map<StorageRef, List<TensorRef>> byStorage = new LinkedHashMap<>();
         long loadedTotal = 0;
-        long largestTensor = 0;
-        String largestName = null;
         for (TensorRef tensor : tensors.keySet()) {
             byStorage.computeIfAbsent(tensor.storage(), s -> new ArrayList<>()).add(tensor);
             long loaded = TensorBytes.loadedBytes(tensor.storage().dtype(), tensor.numel());
@@ -178,10 +177,6 @@ final class TorchArchive implements AutoCloseable {
                         + " bytes");
             }
             loadedTotal += loaded;
-            if (loaded >= largestTensor) {
-                largestTensor = loaded;
-                largestName = tensors.get(tensor);
-            }
         }
         // Check every storage entry before allocating anything for them.
         Map<StorageRef, ZipEntry> entries = new LinkedHashMap<>();
@@ -200,20 +195,15 @@ final class TorchArchive implements AutoCloseable {
                 largestStorage = storage;
             }
         }
-        ByteBuffer storageStaging = TensorBytes.staging(file,
-                largestStorage == null ? null : prefix + "data/" + largestStorage.key(),
-                largestStorage == null ? 0 : largestStorage.byteLength());
-        ByteBuffer tensorStaging = TensorBytes.staging(file, largestName, largestTensor);
+        ByteBuffer staging = storageStaging(largestStorage);
         IdentityHashMap<TensorRef, NDArray> arrays = new IdentityHashMap<>();
         try {
             for (Map.Entry<StorageRef, List<TensorRef>> group : byStorage.entrySet()) {
                 StorageRef storage = group.getKey();
-                ByteBuffer bytes = read(entries.get(storage), storage.byteLength(), storageStaging);
+                ByteBuffer bytes = read(entries.get(storage), storage.byteLength(), staging);
                 for (TensorRef tensor : group.getValue()) {
-                    tensorStaging.clear();
-                    tensor.gather(bytes, tensorStaging);
-                    arrays.put(tensor, TensorBytes.toArray(file, tensors.get(tensor), tensorStaging,
-                            storage.dtype(), tensor.shape(), manager));
+                    arrays.put(tensor, TensorBytes.load(file, tensors.get(tensor), storage.dtype(), tensor.shape(),
+                            manager, target -> tensor.gather(bytes, target)));
                 }
             }
         } catch (Throwable failure) {
@@ -221,6 +211,16 @@ final class TorchArchive implements AutoCloseable {
             throw failure;
         }
         return arrays;
+    }
+
+    /** One direct buffer, reused for every storage: the largest one sets its size. */
+    private ByteBuffer storageStaging(StorageRef largest) throws IOException {
+        long bytes = largest == null ? 0 : largest.byteLength();
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IOException(file + ": '" + prefix + "data/" + largest.key() + "': storage of " + bytes
+                    + " bytes is over the 2 GiB lens4j can read at once");
+        }
+        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private ZipEntry storageEntry(StorageRef storage, String tensor) throws MalformedWeightsException {
