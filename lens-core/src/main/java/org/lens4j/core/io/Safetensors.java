@@ -97,16 +97,12 @@ public final class Safetensors {
         Objects.requireNonNull(names, "names");
         try (FileChannel channel = openForRead(file)) {
             SafetensorsHeader header = readHeader(file, channel);
-            List<SafetensorsHeader.Entry> selected = new ArrayList<>();
-            for (SafetensorsHeader.Entry entry : header.tensors().values()) {
-                if (names.test(entry.name())) {
-                    selected.add(entry);
-                }
-            }
             LinkedHashMap<String, NDArray> arrays = new LinkedHashMap<>();
             try {
-                for (SafetensorsHeader.Entry entry : selected) {
-                    arrays.put(entry.name(), load(file, channel, header.dataStart(), entry, manager));
+                for (SafetensorsHeader.Entry entry : header.tensors().values()) {
+                    if (names.test(entry.name())) {
+                        arrays.put(entry.name(), load(file, channel, header.dataStart(), entry, manager));
+                    }
                 }
             } catch (Throwable failure) {
                 arrays.values().forEach(NDArray::close);
