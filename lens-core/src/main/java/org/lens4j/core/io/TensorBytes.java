@@ -69,12 +69,8 @@ public final class TensorBytes {
         try (NDManager host = manager.newSubManager(Device.cpu())) {
             NDArray array = host.create(shape, dtype.loadedAs());
             if (count > 0) {
-                ByteBuffer memory = array.toByteBuffer(true);
-                if (!memory.isDirect() || memory.capacity() != loaded) {
-                    throw new IllegalStateException("the engine does not expose tensor memory; lens4j needs the "
-                            + "PyTorch engine");
-                }
-                memory.order(ByteOrder.LITTLE_ENDIAN).limit((int) (count * dtype.byteSize()));
+                ByteBuffer memory = memory(array);
+                memory.limit((int) (count * dtype.byteSize()));
                 source.fill(memory);
                 memory.clear();
                 switch (dtype) {
@@ -96,6 +92,24 @@ public final class TensorBytes {
             result.attach(manager);
             return result;
         }
+    }
+
+    /**
+     * Returns the memory of a non-empty, contiguous CPU array as a little-endian buffer: writes to it change
+     * the array. Valid until the array closes.
+     *
+     * @param array the array
+     * @return a direct buffer over the array's bytes
+     * @throws IllegalStateException if the engine does not expose array memory (lens4j needs PyTorch)
+     */
+    public static ByteBuffer memory(NDArray array) {
+        ByteBuffer memory = array.toByteBuffer(true);
+        long bytes = array.getShape().size() * array.getDataType().getNumOfBytes();
+        if (!memory.isDirect() || memory.capacity() != bytes) {
+            throw new IllegalStateException("the engine does not expose array memory; lens4j needs the PyTorch "
+                    + "engine");
+        }
+        return memory.order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /**

@@ -1,11 +1,13 @@
 package org.lens4j.models.io;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -115,7 +117,7 @@ final class TorchArchive implements AutoCloseable {
         if (entry == null) {
             return; // Written since torch 1.10; older checkpoints are little-endian.
         }
-        if (entry.getSize() > 16) {
+        if (entry.getSize() < 0 || entry.getSize() > 16) {
             throw new MalformedWeightsException(file, entry.getName(), "is " + entry.getSize()
                     + " bytes; expected 'little'");
         }
@@ -136,7 +138,7 @@ final class TorchArchive implements AutoCloseable {
      */
     Object unpickle() throws IOException {
         ZipEntry entry = zip.getEntry(prefix + PICKLE);
-        if (entry.getSize() > TorchCheckpoint.MAX_PICKLE_BYTES) {
+        if (entry.getSize() < 0 || entry.getSize() > TorchCheckpoint.MAX_PICKLE_BYTES) {
             throw new MalformedWeightsException(file, entry.getName(), "is " + entry.getSize()
                     + " bytes, more than the limit of " + TorchCheckpoint.MAX_PICKLE_BYTES);
         }
@@ -195,9 +197,9 @@ final class TorchArchive implements AutoCloseable {
                 largestStorage = storage;
             }
         }
-        ByteBuffer staging = storageStaging(largestStorage);
         IdentityHashMap<TensorRef, NDArray> arrays = new IdentityHashMap<>();
-        try {
+        try (NDManager scratch = manager.newSubManager(Device.cpu())) {
+            ByteBuffer staging = storageStaging(largestStorage, scratch);
             for (Map.Entry<StorageRef, List<TensorRef>> group : byStorage.entrySet()) {
                 StorageRef storage = group.getKey();
                 ByteBuffer bytes = read(entries.get(storage), storage.byteLength(), staging);
@@ -213,14 +215,18 @@ final class TorchArchive implements AutoCloseable {
         return arrays;
     }
 
-    /** One direct buffer, reused for every storage: the largest one sets its size. */
-    private ByteBuffer storageStaging(StorageRef largest) throws IOException {
+    /**
+     * One buffer, reused for every storage, sized by the largest. It is engine memory owned by {@code
+     * scratch}, so it is freed as soon as loading ends rather than whenever the garbage collector runs.
+     */
+    private ByteBuffer storageStaging(StorageRef largest, NDManager scratch) throws IOException {
         long bytes = largest == null ? 0 : largest.byteLength();
         if (bytes > Integer.MAX_VALUE) {
             throw new IOException(file + ": '" + prefix + "data/" + largest.key() + "': storage of " + bytes
                     + " bytes is over the 2 GiB lens4j can read at once");
         }
-        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        return bytes == 0 ? ByteBuffer.allocate(0)
+                : TensorBytes.memory(scratch.create(new Shape(bytes), DataType.UINT8));
     }
 
     private ZipEntry storageEntry(StorageRef storage, String tensor) throws MalformedWeightsException {

@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDManager;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -364,6 +366,31 @@ class TorchCheckpointHostileTest {
         assertThatThrownBy(() -> TorchCheckpoint.readStateDict(dir, manager))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("not a regular file");
+    }
+
+    @Test
+    void refusesNegativeZip64Sizes() throws IOException {
+        // A central directory entry whose ZIP64 extra field gives the size as -5.
+        byte[] name = bytes(PICKLE);
+        byte[] data = PickleBytes.protocol2().emptyDict().stop().bytes();
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        ByteBuffer zip = ByteBuffer.allocate(30 + name.length + data.length + 46 + name.length + 20 + 22)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        zip.putInt(0x04034b50).putShort((short) 45).putShort((short) 0).putShort((short) 0).putShort((short) 0)
+                .putShort((short) 0x21).putInt((int) crc.getValue()).putInt(data.length).putInt(data.length)
+                .putShort((short) name.length).putShort((short) 0).put(name).put(data);
+        int central = zip.position();
+        zip.putInt(0x02014b50).putShort((short) 45).putShort((short) 45).putShort((short) 0).putShort((short) 0)
+                .putShort((short) 0).putShort((short) 0x21).putInt((int) crc.getValue()).putInt(-1).putInt(-1)
+                .putShort((short) name.length).putShort((short) 20).putShort((short) 0).putShort((short) 0)
+                .putShort((short) 0).putInt(0).putInt(0).put(name)
+                .putShort((short) 1).putShort((short) 16).putLong(-5).putLong(-5);
+        int centralSize = zip.position() - central;
+        zip.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) 1).putShort((short) 1)
+                .putInt(centralSize).putInt(central).putShort((short) 0);
+
+        assertRefused(Files.write(dir.resolve("zip64.pt"), zip.array()), null, "zip");
     }
 
     @Test
