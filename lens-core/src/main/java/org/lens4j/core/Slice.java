@@ -105,10 +105,7 @@ public final class Slice {
             case INT -> idx.addIndices(checkIndex(index, size));
             case SLICE -> {
                 long[] bounds = bounds(size);
-                if (bounds[0] >= bounds[1]) {
-                    return array.get(idx.addIndices("{}", array.getManager().create(new long[0])));
-                }
-                idx.addSliceDim(bounds[0], bounds[1], step);
+                idx.addSliceDim(bounds[0], Math.max(bounds[0], bounds[1]), step);
             }
             case ARRAY -> {
                 long[] normalised = new long[indices.length];
