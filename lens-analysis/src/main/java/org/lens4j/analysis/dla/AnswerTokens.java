@@ -3,8 +3,8 @@ package org.lens4j.analysis.dla;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import java.util.Arrays;
+import org.lens4j.analysis.Doubles;
 import org.lens4j.core.HookedTransformer;
 
 /**
@@ -136,15 +136,16 @@ public final class AnswerTokens {
         }
         long[] c = expand(correct, batch);
         long[] w = incorrect == null ? null : expand(incorrect, batch);
-        try (NDArray at = logits.get(new NDIndex(":, {}", position)).toType(DataType.FLOAT64, false)) {
-            double[] rows = at.toDoubleArray();
-            double[] out = new double[batch];
-            for (int b = 0; b < batch; b++) {
-                out[b] = rows[(int) (b * vocab + checkToken(c[b], vocab))]
-                        - (w == null ? 0 : rows[(int) (b * vocab + checkToken(w[b], vocab))]);
-            }
-            return out;
+        double[] rows;
+        try (NDArray at = logits.get(new NDIndex(":, {}", position))) {
+            rows = Doubles.of(at);
         }
+        double[] out = new double[batch];
+        for (int b = 0; b < batch; b++) {
+            out[b] = rows[(int) (b * vocab + checkToken(c[b], vocab))]
+                    - (w == null ? 0 : rows[(int) (b * vocab + checkToken(w[b], vocab))]);
+        }
+        return out;
     }
 
     private static long checkToken(long token, long vocab) {

@@ -3,9 +3,9 @@ package org.lens4j.analysis.dla;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
+import org.lens4j.analysis.Doubles;
 import org.lens4j.analysis.dla.Attribution.Unit;
 import org.lens4j.core.ActivationCache;
 import org.lens4j.core.CachedRun;
@@ -112,7 +112,7 @@ public final class DirectLogitAttribution {
                 if (scale != null) {
                     attr = attr.div(scale);
                 }
-                double[] flat = attr.toType(DataType.FLOAT64, false).toDoubleArray();
+                double[] flat = Doubles.of(attr);
                 for (int i = 0; i < dMlp; i++) {
                     labels.add("L" + l + "N" + i);
                     for (int b = 0; b < batch; b++) {
@@ -139,7 +139,7 @@ public final class DirectLogitAttribution {
 
     /** {@code [component, batch]} (or {@code [component]}) as {@code double[component][batch]}. */
     private static double[][] rows(NDArray attrs, int components, int batch) {
-        double[] flat = attrs.toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] flat = Doubles.of(attrs);
         double[][] out = new double[components][batch];
         for (int c = 0; c < components; c++) {
             System.arraycopy(flat, c * batch, out[c], 0, batch);

@@ -2,9 +2,9 @@ package org.lens4j.analysis.lens;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
+import org.lens4j.analysis.Doubles;
 import org.lens4j.core.ActivationCache;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.LabelledStack;
@@ -151,7 +151,7 @@ public final class LogitLens {
             int batch = (int) lens.stack().getShape().get(1);
             int vocab = (int) lens.stack().getShape().get(2);
             long[] targets = targetsFor(o.targets(), batch, vocab);
-            double[] flat = lens.stack().toType(DataType.FLOAT64, false).toDoubleArray();
+            double[] flat = Doubles.of(lens.stack());
             List<LensPrediction> predictions = new ArrayList<>();
             for (int l = 0; l < layers; l++) {
                 for (int b = 0; b < batch; b++) {
