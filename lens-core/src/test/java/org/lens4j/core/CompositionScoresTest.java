@@ -2,8 +2,8 @@ package org.lens4j.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.lens4j.core.TestArrays.assertAllClose;
-import static org.lens4j.core.TestArrays.matrix;
+import static org.lens4j.core.ArrayAsserts.assertAllClose;
+import static org.lens4j.core.ArrayAsserts.matrix;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,8 +1,8 @@
 package org.lens4j.core;
 
-import static org.lens4j.core.TestArrays.assertAllClose;
-import static org.lens4j.core.TestArrays.assertSameComplexMultiset;
-import static org.lens4j.core.TestArrays.toDoubles;
+import static org.lens4j.core.ArrayAsserts.assertAllClose;
+import static org.lens4j.core.ArrayAsserts.assertSameComplexMultiset;
+import static org.lens4j.core.ArrayAsserts.toDoubles;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -39,7 +39,7 @@ class FactoredMatrixFixtureTest {
     private record Weights(NDArray wQ, NDArray wK, NDArray wV, NDArray wO) {}
 
     private Weights weights(String model) {
-        NDList all = TestArrays.loadResource(manager, "fixtures/" + model + "/model/weights.safetensors");
+        NDList all = ArrayAsserts.loadResource(manager, "fixtures/" + model + "/model/weights.safetensors");
         return new Weights(stack(all, "W_Q"), stack(all, "W_K"), stack(all, "W_V"), stack(all, "W_O"));
     }
 
@@ -52,7 +52,7 @@ class FactoredMatrixFixtureTest {
     }
 
     private NDList analysis(String model) {
-        return TestArrays.loadResource(manager, "fixtures/" + model + "/analysis.safetensors");
+        return ArrayAsserts.loadResource(manager, "fixtures/" + model + "/analysis.safetensors");
     }
 
     @ParameterizedTest

@@ -2,11 +2,11 @@ package org.lens4j.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.lens4j.core.TestArrays.assertAllClose;
-import static org.lens4j.core.TestArrays.assertSameComplexMultiset;
-import static org.lens4j.core.TestArrays.matrix;
-import static org.lens4j.core.TestArrays.toArray;
-import static org.lens4j.core.TestArrays.toDoubles;
+import static org.lens4j.core.ArrayAsserts.assertAllClose;
+import static org.lens4j.core.ArrayAsserts.assertSameComplexMultiset;
+import static org.lens4j.core.ArrayAsserts.matrix;
+import static org.lens4j.core.ArrayAsserts.toArray;
+import static org.lens4j.core.ArrayAsserts.toDoubles;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -647,14 +647,21 @@ class FactoredMatrixTest {
         NDArray ra = randn(3, 6, 2);
         NDArray rb = randn(3, 2, 5);
         try (FactoredMatrix left = new FactoredMatrix(la, lb); FactoredMatrix right = new FactoredMatrix(ra, rb)) {
-            NDArray scores = FactoredMatrix.compositionScore(left, right, true);
             float[] expected = new float[6];
             for (int i = 0; i < 2; i++) {
                 for (int j = 0; j < 3; j++) {
                     expected[i * 3 + j] = (float) denseScore(dense(la, lb, i), dense(ra, rb, j));
                 }
             }
-            assertAllClose(scores, manager.create(expected, new Shape(2, 3)), ATOL, "scores");
+            NDArray reference = manager.create(expected, new Shape(2, 3));
+            assertAllClose(FactoredMatrix.compositionScore(left, right, true), reference, ATOL, "scores");
+            // One left matrix per block: the blocked product gives the same table.
+            assertAllClose(FactoredMatrix.compositionScore(left, right, true, 1), reference, ATOL,
+                    "scores in blocks");
+            try (FactoredMatrix single = left.get(1)) {
+                assertAllClose(FactoredMatrix.compositionScore(single, right, true), reference.get(1),
+                        ATOL, "scores of a matrix without leading dims");
+            }
         }
     }
 

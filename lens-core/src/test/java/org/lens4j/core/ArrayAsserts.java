@@ -15,13 +15,13 @@ import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.RealMatrix;
 
 /** Test helpers: fixture loading and numerical comparisons with readable failure messages. */
-final class TestArrays {
+final class ArrayAsserts {
 
-    private TestArrays() {}
+    private ArrayAsserts() {}
 
     /** Reads a safetensors file from the test classpath, e.g. {@code fixtures/x/analysis.safetensors}. */
     static NDList loadResource(NDManager manager, String resource) {
-        try (InputStream in = TestArrays.class.getClassLoader().getResourceAsStream(resource)) {
+        try (InputStream in = ArrayAsserts.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalArgumentException("missing test resource " + resource);
             }
