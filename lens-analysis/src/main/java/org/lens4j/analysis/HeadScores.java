@@ -11,7 +11,12 @@ import java.util.List;
 public final class HeadScores {
 
     /** One labelled head score. */
-    public record Entry(String label, int layer, int head, double value) {}
+    public record Entry(String label, int layer, int head, double value) {
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%s %+.4f", label, value);
+        }
+    }
 
     private final String name;
     private final double[][] values;

@@ -26,7 +26,12 @@ public final class Attribution {
     }
 
     /** One labelled value. */
-    public record Entry(String label, double value) {}
+    public record Entry(String label, double value) {
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%s %+.4f", label, value);
+        }
+    }
 
     private final Unit unit;
     private final List<String> labels;
