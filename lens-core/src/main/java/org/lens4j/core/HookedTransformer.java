@@ -1018,4 +1018,39 @@ public final class HookedTransformer implements AutoCloseable {
     public String toString() {
         return "HookedTransformer(" + cfg.modelName() + ", " + cfg.nLayers() + " layers, d_model " + cfg.dModel() + ")";
     }
+
+    // ------------------------------------------------------------------------------------------ circuits
+
+    /**
+     * Every head's OV circuit {@code W_V[l, h] @ W_O[l, h]}, TransformerLens's {@code model.OV}: a factored
+     * {@code [n_layers, n_heads, d_model, d_model]} matrix of hidden dimension {@code d_head}. Its factors
+     * (the stacked {@code W_V}, {@code W_O}) and everything it computes belong to {@code m}.
+     */
+    public FactoredMatrix OV(NDManager m) {
+        return FactoredMatrix.ov(W_V(m), W_O(m));
+    }
+
+    /**
+     * Every head's QK circuit {@code W_Q[l, h] @ W_K[l, h]^T}, TransformerLens's {@code model.QK}: a factored
+     * {@code [n_layers, n_heads, d_model, d_model]} matrix (query direction x key direction) of hidden
+     * dimension {@code d_head}, owned by {@code m}.
+     */
+    public FactoredMatrix QK(NDManager m) {
+        return FactoredMatrix.qk(W_Q(m), W_K(m));
+    }
+
+    /**
+     * TransformerLens's {@code all_composition_scores(mode)}: how strongly each head's Q, K or V input reads
+     * each earlier head's output, {@code [n_layers, n_heads, n_layers, n_heads]} indexed (earlier layer,
+     * earlier head, later layer, later head), 0 unless the first layer is below the second.
+     *
+     * @return the scores, owned by {@code m}
+     */
+    public NDArray allCompositionScores(CompositionScores.Mode mode, NDManager m) {
+        try (NDManager tmp = m.newSubManager(); FactoredMatrix ov = OV(tmp); FactoredMatrix qk = QK(tmp)) {
+            NDArray scores = CompositionScores.all(ov, qk, mode);
+            scores.attach(m);
+            return scores;
+        }
+    }
 }
