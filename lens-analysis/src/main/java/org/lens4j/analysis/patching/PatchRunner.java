@@ -338,13 +338,18 @@ final class PatchRunner {
             }
             NDArray finalResid = metric.positions() == null ? residual : metric.selectPositions(residual);
             NDArray logits = model.run(finalResid, ForwardOptions.builder().startAtLayer(nLayers).build()).logits();
-            NDList perVariant = new NDList(k);
-            for (int j = 0; j < k; j++) {
-                NDArray rows = logits.get(new NDIndex("{}:{}", j * batch, (j + 1) * batch));
-                perVariant.add(metric.applySelected(rows).reshape(1));
+            Shape ls = logits.getShape();
+            NDArray perVariant = metric.applyStacked(logits.reshape(k, batch, ls.get(1), ls.get(2)));
+            if (perVariant == null) {
+                NDList parts = new NDList(k);
+                for (int j = 0; j < k; j++) {
+                    NDArray rows = logits.get(new NDIndex("{}:{}", j * batch, (j + 1) * batch));
+                    parts.add(metric.applySelected(rows).reshape(1));
+                }
+                perVariant = NDArrays.concat(parts);
             }
             // one copy to Java for the whole chunk
-            double[] v = NDArrays.concat(perVariant).toType(DataType.FLOAT64, false).toDoubleArray();
+            double[] v = perVariant.toType(DataType.FLOAT64, false).toDoubleArray();
             for (int j = 0; j < k; j++) {
                 results.values()[chunk.get(j)] = v[j];
             }

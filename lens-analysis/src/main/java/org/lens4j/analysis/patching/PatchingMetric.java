@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.Function;
@@ -27,10 +28,16 @@ public final class PatchingMetric {
 
     private final int[] positions;
     private final Function<NDArray, NDArray> fn;
+    private final Function<NDArray, NDArray> stacked;
 
-    private PatchingMetric(int[] positions, Function<NDArray, NDArray> fn) {
+    /**
+     * @param stacked the same metric for many runs at once, logits {@code [runs, batch, positions, vocab]}
+     *     to {@code [runs]}, or null
+     */
+    private PatchingMetric(int[] positions, Function<NDArray, NDArray> fn, Function<NDArray, NDArray> stacked) {
         this.positions = positions;
         this.fn = Objects.requireNonNull(fn, "fn");
+        this.stacked = stacked;
     }
 
     /**
@@ -39,7 +46,7 @@ public final class PatchingMetric {
      * @param fn logits {@code [batch, pos, d_vocab_out]} to a one-element array
      */
     public static PatchingMetric of(Function<NDArray, NDArray> fn) {
-        return new PatchingMetric(null, fn);
+        return new PatchingMetric(null, fn, null);
     }
 
     /**
@@ -51,7 +58,7 @@ public final class PatchingMetric {
         if (positions.length == 0) {
             throw new IllegalArgumentException("a metric needs at least one position");
         }
-        return new PatchingMetric(positions.clone(), fn);
+        return new PatchingMetric(positions.clone(), fn, null);
     }
 
     /**
@@ -60,7 +67,7 @@ public final class PatchingMetric {
      * @param fn logits {@code [batch, d_vocab_out]} to a one-element array
      */
     public static PatchingMetric lastPosition(Function<NDArray, NDArray> fn) {
-        return new PatchingMetric(new int[] {-1}, logits -> fn.apply(logits.squeeze(1)));
+        return new PatchingMetric(new int[] {-1}, logits -> fn.apply(logits.squeeze(1)), null);
     }
 
     /**
@@ -70,10 +77,14 @@ public final class PatchingMetric {
     public static PatchingMetric logitDiff(long correct, long incorrect) {
         checkToken(correct, "correct");
         checkToken(incorrect, "incorrect");
-        return lastPosition(last -> {
-            checkVocab(last, Math.max(correct, incorrect));
-            return last.get(new NDIndex(":, {}", correct)).sub(last.get(new NDIndex(":, {}", incorrect))).mean();
-        });
+        long maxToken = Math.max(correct, incorrect);
+        // last: [..., batch, d_vocab_out] -> per-row differences [..., batch]
+        Function<NDArray, NDArray> rows = last -> {
+            checkVocab(last, maxToken);
+            int v = last.getShape().dimension() - 1;
+            return last.get(indexOnAxis(v, correct)).sub(last.get(indexOnAxis(v, incorrect)));
+        };
+        return meanOverBatchAtLastPosition(rows);
     }
 
     /**
@@ -96,16 +107,44 @@ public final class PatchingMetric {
             max = Math.max(max, Math.max(correct[b], incorrect[b]));
         }
         long maxToken = max;
-        return lastPosition(last -> {
-            if (last.getShape().get(0) != answers.length) {
+        Function<NDArray, NDArray> rows = last -> {
+            Shape s = last.getShape();
+            if (s.get(s.dimension() - 2) != answers.length) {
                 throw new IllegalArgumentException("the metric has answers for " + answers.length
-                        + " batch rows but the logits have " + last.getShape().get(0));
+                        + " batch rows but the logits have " + s.get(s.dimension() - 2));
             }
             checkVocab(last, maxToken);
-            NDArray c = last.gather(last.getManager().create(correct).reshape(-1, 1), 1);
-            NDArray i = last.gather(last.getManager().create(incorrect).reshape(-1, 1), 1);
-            return c.sub(i).mean();
-        });
+            return pick(last, correct).sub(pick(last, incorrect));
+        };
+        return meanOverBatchAtLastPosition(rows);
+    }
+
+    /** {@code last[..., b, tokens[b]]} for logits {@code [..., batch, d_vocab_out]}: {@code [..., batch]}. */
+    private static NDArray pick(NDArray last, long[] tokens) {
+        Shape s = last.getShape();
+        long[] idxShape = s.getShape().clone();
+        idxShape[idxShape.length - 1] = 1;
+        long[] oneRun = new long[idxShape.length];
+        Arrays.fill(oneRun, 1);
+        oneRun[oneRun.length - 2] = tokens.length;
+        NDArray idx = last.getManager().create(tokens).reshape(new Shape(oneRun)).broadcast(new Shape(idxShape));
+        return last.gather(idx, -1).squeeze(-1);
+    }
+
+    /** {@code ":, ..., :, i"} selecting index i on axis {@code axis}. */
+    private static NDIndex indexOnAxis(int axis, long i) {
+        return new NDIndex(":, ".repeat(axis) + i);
+    }
+
+    /**
+     * A metric of the last position that averages per-row values over the batch, with its stacked form.
+     *
+     * @param rows logits {@code [..., batch, d_vocab_out]} to per-row values {@code [..., batch]}
+     */
+    private static PatchingMetric meanOverBatchAtLastPosition(Function<NDArray, NDArray> rows) {
+        // selected logits: [batch, 1, vocab] (one run) or [runs, batch, 1, vocab] (stacked)
+        return new PatchingMetric(new int[] {-1}, logits -> rows.apply(logits.squeeze(1)).mean(),
+                logits -> rows.apply(logits.squeeze(2)).mean(new int[] {1}));
     }
 
     private static long checkToken(long token, String what) {
@@ -134,7 +173,8 @@ public final class PatchingMetric {
             throw new IllegalArgumentException("cannot normalise: clean metric " + clean + " and corrupted metric "
                     + corrupted + " do not differ");
         }
-        return new PatchingMetric(positions, logits -> fn.apply(logits).sub(corrupted).div(range));
+        return new PatchingMetric(positions, logits -> fn.apply(logits).sub(corrupted).div(range),
+                stacked == null ? null : logits -> stacked.apply(logits).sub(corrupted).div(range));
     }
 
     /**
@@ -165,6 +205,17 @@ public final class PatchingMetric {
                     + (out == null ? "null" : "an array of shape " + out.getShape()));
         }
         return out;
+    }
+
+    /**
+     * The metric of many runs at once, or null when the metric has no stacked form (then call
+     * {@link #applySelected} per run).
+     *
+     * @param logits {@code [runs, batch, positions().length or pos, d_vocab_out]}
+     * @return {@code [runs]}
+     */
+    NDArray applyStacked(NDArray logits) {
+        return stacked == null ? null : stacked.apply(logits);
     }
 
     /** Reads a one-element array as a double. */
