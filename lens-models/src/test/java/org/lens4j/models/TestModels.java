@@ -39,12 +39,15 @@ final class TestModels {
         }
     }
 
-    /** A test resource of this module as a path. */
-    static Path resource(String name) {
-        try {
-            return Path.of(TestModels.class.getResource(name).toURI());
-        } catch (Exception e) {
-            throw new IllegalStateException("no test resource " + name, e);
+    /** Copies a class-path resource (of this module or lens-core's test jar) to a file. */
+    static Path copyResource(String name, Path target) throws IOException {
+        try (InputStream in = TestModels.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalArgumentException("no test resource " + name);
+            }
+            Files.createDirectories(target.toAbsolutePath().getParent());
+            Files.copy(in, target);
+            return target;
         }
     }
 
