@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.ServiceLoader;
@@ -228,11 +229,33 @@ public final class HookedTransformer implements AutoCloseable {
 
     /** Loads a pretrained model with explicit options. */
     public static HookedTransformer fromPretrained(String nameOrPath, LoadOptions options) throws IOException {
+        return pretrainedLoader().load(nameOrPath, options);
+    }
+
+    /**
+     * Loads a model from a local directory or checkpoint file, never from the hub, with TransformerLens's
+     * default processing.
+     */
+    public static HookedTransformer fromPretrained(Path dirOrFile) throws IOException {
+        return fromPretrained(dirOrFile, LoadOptions.defaults());
+    }
+
+    /** Loads a model from a local directory or checkpoint file without any weight processing. */
+    public static HookedTransformer fromPretrainedNoProcessing(Path dirOrFile) throws IOException {
+        return fromPretrained(dirOrFile, LoadOptions.noProcessing());
+    }
+
+    /** Loads a model from a local directory or checkpoint file, never from the hub, with explicit options. */
+    public static HookedTransformer fromPretrained(Path dirOrFile, LoadOptions options) throws IOException {
+        return pretrainedLoader().load(dirOrFile, options);
+    }
+
+    private static PretrainedLoader pretrainedLoader() {
         Iterator<PretrainedLoader> loaders = ServiceLoader.load(PretrainedLoader.class).iterator();
         if (!loaders.hasNext()) {
             throw new IllegalStateException("no PretrainedLoader found: add the lens-models module to the class path");
         }
-        return loaders.next().load(nameOrPath, options);
+        return loaders.next();
     }
 
     /**

@@ -5,12 +5,18 @@ import java.util.Comparator;
 import java.util.List;
 
 /** Closest-name suggestions for error messages (edit distance). */
-final class NameSuggestions {
+public final class NameSuggestions {
 
     private NameSuggestions() {}
 
-    /** Up to three names closest to {@code wanted}: names containing it first, then by edit distance. */
-    static List<String> closest(String wanted, Collection<String> names) {
+    /**
+     * Up to three names closest to {@code wanted}: names containing it first, then by edit distance.
+     *
+     * @param wanted the name that was not found
+     * @param names the names that exist
+     * @return at most three of them, closest first
+     */
+    public static List<String> closest(String wanted, Collection<String> names) {
         return names.stream()
                 .sorted(Comparator.comparingInt((String n) -> n.contains(wanted) ? 0 : 1)
                         .thenComparingInt(n -> distance(wanted, n)).thenComparing(n -> n))
