@@ -37,7 +37,7 @@ public final class TorchCheckpoint {
     /** Largest {@code data.pkl} accepted, in bytes; real state dicts need a few hundred kilobytes. */
     public static final long MAX_PICKLE_BYTES = 32L << 20;
 
-    /** Most pickle opcodes run; bounds the objects a small pickle can make (about 50 per tensor). */
+    /** Most pickle opcodes run; bounds the objects a small pickle can make (a tensor takes about 30). */
     public static final long MAX_PICKLE_OPCODES = 5_000_000;
 
     /** Most zip entries accepted (one per storage, plus a few). */
