@@ -3,13 +3,12 @@ package org.lens4j.core.io;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,38 +40,12 @@ public final class SafetensorsLoadBench {
             write(file);
             return;
         }
-        boolean djl = "djl".equals(args[2]);
         int repeats = args.length > 3 ? Integer.parseInt(args[3]) : 5;
-        try (NDManager warmUp = NDManager.newBaseManager()) {
-            // Load the native engine before timing anything.
-            warmUp.create(1f).add(1f);
+        if ("djl".equals(args[2])) {
+            LoadBench.run("djl NDList.decode", file, repeats, SafetensorsLoadBench::decodeWithDjl);
+        } else {
+            LoadBench.run("lens4j Safetensors", file, repeats, (f, manager) -> Safetensors.read(f, manager).values());
         }
-        long rssBefore = procStatus("VmRSS");
-        double[] seconds = new double[repeats];
-        double[] cpuSeconds = new double[repeats];
-        long parameters = 0;
-        for (int r = 0; r < repeats; r++) {
-            try (NDManager manager = NDManager.newBaseManager()) {
-                long cpuStart = processCpuNanos();
-                long start = System.nanoTime();
-                List<NDArray> arrays = djl ? decodeWithDjl(file, manager)
-                        : List.copyOf(Safetensors.read(file, manager).values());
-                seconds[r] = (System.nanoTime() - start) / 1e9;
-                cpuSeconds[r] = (processCpuNanos() - cpuStart) / 1e9;
-                parameters = arrays.stream().mapToLong(a -> a.getShape().size()).sum();
-            }
-        }
-        double[] sorted = seconds.clone();
-        Arrays.sort(sorted);
-        System.out.printf("reader=%s file=%.1f MB parameters=%d runs=%s%n", djl ? "djl NDList.decode" : "lens4j Safetensors",
-                Files.size(file) / 1e6, parameters, Arrays.toString(round(seconds)));
-        System.out.printf("load seconds: min %.3f median %.3f (%.0f MB/s at the median)%n", sorted[0],
-                sorted[repeats / 2], Files.size(file) / 1e6 / sorted[repeats / 2]);
-        // CPU time is less disturbed than wall time when other processes share the machine.
-        double[] cpuSorted = cpuSeconds.clone();
-        Arrays.sort(cpuSorted);
-        System.out.printf("process CPU seconds per load: min %.3f median %.3f%n", cpuSorted[0], cpuSorted[repeats / 2]);
-        System.out.printf("RSS before the first load (engine loaded) %d MB, peak RSS %d MB%n", rssBefore >> 10, procStatus("VmHWM") >> 10);
     }
 
     private static List<NDArray> decodeWithDjl(Path file, NDManager manager) throws IOException {
@@ -108,30 +81,11 @@ public final class SafetensorsLoadBench {
             manager.getEngine().setRandomSeed(1);
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             shapes.forEach((name, shape) -> tensors.put(name, manager.randomNormal(0, 0.02f, shape,
-                    ai.djl.ndarray.types.DataType.FLOAT32)));
+                    DataType.FLOAT32)));
             long start = System.nanoTime();
             Safetensors.write(file, tensors, Map.of("format", "pt"));
             System.out.printf("wrote %s: %.1f MB, %d tensors, in %.2f s%n", file, Files.size(file) / 1e6,
                     tensors.size(), (System.nanoTime() - start) / 1e9);
         }
-    }
-
-    private static double[] round(double[] values) {
-        return Arrays.stream(values).map(v -> Math.round(v * 1000) / 1000.0).toArray();
-    }
-
-    private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                .getProcessCpuTime();
-    }
-
-    /** A line of /proc/self/status in kB (Linux). */
-    private static long procStatus(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        throw new IOException("no " + field + " in /proc/self/status");
     }
 }

@@ -443,6 +443,24 @@ final class RestrictedUnpickler extends Unpickler {
         if (value instanceof Number || value instanceof Boolean || value instanceof SafetensorsDtype) {
             return value.toString();
         }
-        return "a " + (value instanceof Object[] ? "tuple" : value.getClass().getSimpleName());
+        if (value instanceof Object[]) {
+            return "a tuple";
+        }
+        if (value instanceof Map) {
+            return "a dict";
+        }
+        if (value instanceof List) {
+            return "a list";
+        }
+        if (value instanceof Set) {
+            return "a set";
+        }
+        if (value instanceof TensorRef) {
+            return "a tensor";
+        }
+        if (value instanceof StorageRef) {
+            return "a storage";
+        }
+        return "a " + value.getClass().getSimpleName();
     }
 }

@@ -8,8 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -42,11 +40,14 @@ import org.lens4j.core.io.TensorBytes;
 final class TorchArchive implements AutoCloseable {
 
     private static final String PICKLE = "data.pkl";
+    private static final int READ_CHUNK_BYTES = 1 << 20;
 
     private final Path file;
     private final long fileSize;
     private final ZipFile zip;
     private final String prefix;
+    /** Copy buffer for entry reads, grown to 1 MiB when needed: the zip stream costs a system call per read. */
+    private byte[] chunk = new byte[0];
 
     private TorchArchive(Path file, long fileSize, ZipFile zip, String prefix) {
         this.file = file;
@@ -262,12 +263,19 @@ final class TorchArchive implements AutoCloseable {
     private ByteBuffer read(ZipEntry entry, long expected, ByteBuffer target) throws IOException {
         checkEntry(entry, expected);
         ByteBuffer buffer = target.clear().limit((int) expected);
-        try (InputStream in = zip.getInputStream(entry); ReadableByteChannel channel = Channels.newChannel(in)) {
+        CRC32 crc = new CRC32();
+        if (chunk.length < Math.min(expected, READ_CHUNK_BYTES)) {
+            chunk = new byte[READ_CHUNK_BYTES];
+        }
+        try (InputStream in = zip.getInputStream(entry)) {
             while (buffer.hasRemaining()) {
-                if (channel.read(buffer) < 0) {
+                int read = in.read(chunk, 0, Math.min(chunk.length, buffer.remaining()));
+                if (read < 0) {
                     throw new MalformedWeightsException(file, entry.getName(), "ends after " + buffer.position()
                             + " of its " + expected + " bytes");
                 }
+                crc.update(chunk, 0, read);
+                buffer.put(chunk, 0, read);
             }
             if (in.read() >= 0) {
                 throw new MalformedWeightsException(file, entry.getName(), "holds more than its " + expected
@@ -277,8 +285,6 @@ final class TorchArchive implements AutoCloseable {
             throw new MalformedWeightsException(file, entry.getName(), "cannot be read: " + e.getMessage(), e);
         }
         buffer.flip();
-        CRC32 crc = new CRC32();
-        crc.update(buffer.duplicate());
         if (crc.getValue() != entry.getCrc()) {
             throw new MalformedWeightsException(file, entry.getName(), "fails its CRC-32 check (damaged file)");
         }

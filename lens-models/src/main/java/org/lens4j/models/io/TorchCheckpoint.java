@@ -26,7 +26,8 @@ import org.lens4j.core.io.SafetensorsDtype;
  * <archive>/version}. The pickle is read by a restricted unpickler that, like {@code
  * torch.load(weights_only=True)}, accepts only the globals a state dict needs and refuses any other by
  * name; tensors are strided views of storages and are loaded as contiguous copies, checked to stay inside
- * their storage. The limits on hostile files are the constants of this class and of {@link TorchArchive}.
+ * their storage. The limits on hostile files are the constants of this class (see also
+ * {@code docs/weight-files.md}).
  *
  * <p>{@code BF16} and {@code I16} tensors load widened to float32 and int32, as with safetensors (see
  * {@link SafetensorsDtype}). A tensor stored once under two names (one Python object) is one array under
@@ -37,7 +38,7 @@ public final class TorchCheckpoint {
     /** Largest {@code data.pkl} accepted, in bytes; real state dicts need a few hundred kilobytes. */
     public static final long MAX_PICKLE_BYTES = 32L << 20;
 
-    /** Most pickle opcodes run; bounds the objects a small pickle can make (about 50 per tensor). */
+    /** Most pickle opcodes run; bounds the objects a small pickle can make (a tensor takes about 30). */
     public static final long MAX_PICKLE_OPCODES = 5_000_000;
 
     /** Most zip entries accepted (one per storage, plus a few). */
