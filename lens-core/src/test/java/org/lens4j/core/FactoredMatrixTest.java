@@ -323,6 +323,25 @@ class FactoredMatrixTest {
     }
 
     @Test
+    void svdOfRankDeficientFactorsStillHasOrthonormalVectors() {
+        NDArray a = randn(6, 3);
+        a.set(new NDIndex(":, 1"), a.get(":, 0"));
+        a.set(new NDIndex(":, 2"), 0f);
+        NDArray b = randn(3, 5);
+        try (FactoredMatrix fm = new FactoredMatrix(a, b)) {
+            RealMatrix u = matrix(fm.u(), 0);
+            RealMatrix v = matrix(fm.v(), 0);
+            double[] sv = toDoubles(fm.s());
+            RealMatrix eye = MatrixUtils.createRealIdentityMatrix(3);
+            assertThat(u.transpose().multiply(u).subtract(eye).getNorm()).as("U^T U").isLessThan(ATOL);
+            assertThat(v.transpose().multiply(v).subtract(eye).getNorm()).as("V^T V").isLessThan(ATOL);
+            assertThat(sv[1]).as("rank 1: second singular value").isLessThan(ATOL);
+            RealMatrix usv = u.multiply(MatrixUtils.createRealDiagonalMatrix(sv)).multiply(v.transpose());
+            assertThat(usv.subtract(dense(a, b, 0)).getNorm()).isLessThan(ATOL * 10);
+        }
+    }
+
+    @Test
     void svdIsComputedOnceAndCached() {
         try (FactoredMatrix fm = new FactoredMatrix(randn(4, 3), randn(3, 4))) {
             FactoredMatrix.Svd first = fm.svd();
