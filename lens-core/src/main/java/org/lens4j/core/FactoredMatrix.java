@@ -43,7 +43,14 @@ import org.apache.commons.math3.linear.SingularValueDecomposition;
  */
 public final class FactoredMatrix implements AutoCloseable {
 
-    /** A singular value decomposition {@code M = U diag(S) V^T} of a {@link FactoredMatrix}. */
+    /**
+     * A singular value decomposition {@code M = U diag(S) V^T} of a {@link FactoredMatrix}, with
+     * {@code k = min(ldim, mdim, rdim)}. The arrays belong to the matrix.
+     *
+     * @param u left singular vectors {@code [..., ldim, k]}, orthonormal columns
+     * @param s singular values {@code [..., k]}, descending
+     * @param v right singular vectors {@code [..., rdim, k]}, orthonormal columns
+     */
     public record Svd(NDArray u, NDArray s, NDArray v) {}
 
     /** Bound on the temporaries of {@link #compositionScore}: 64 MB of float32. */
@@ -560,12 +567,12 @@ public final class FactoredMatrix implements AutoCloseable {
             indexA = toIndex(entries);
             indexB = indexA;
         } else if (n == nd - 1) {
-            entries.set(n - 1, keepDim(entries.get(n - 1)));
+            entries.set(n - 1, keepDim(entries.get(n - 1), ldim(), "row"));
             indexA = toIndex(entries);
             indexB = toIndex(entries.subList(0, n - 1));
         } else {
-            entries.set(n - 1, keepDim(entries.get(n - 1)));
-            entries.set(n - 2, keepDim(entries.get(n - 2)));
+            entries.set(n - 1, keepDim(entries.get(n - 1), rdim(), "column"));
+            entries.set(n - 2, keepDim(entries.get(n - 2), ldim(), "row"));
             indexA = toIndex(entries.subList(0, n - 1));
             List<NDIndexElement> forB = new ArrayList<>(entries.subList(0, n - 2));
             forB.add(new NDIndexAll());
@@ -866,10 +873,17 @@ public final class FactoredMatrix implements AutoCloseable {
         return entries;
     }
 
-    /** Integers that select a row or column become one-element slices, as in TransformerLens. */
-    private static NDIndexElement keepDim(NDIndexElement e) {
+    /**
+     * Integers that select a row or column become one-element slices, as in TransformerLens
+     * (which returns an empty matrix for an index out of range; we refuse it).
+     */
+    private NDIndexElement keepDim(NDIndexElement e, long size, String what) {
         if (e instanceof NDIndexFixed fixed) {
             long i = fixed.getIndex();
+            if (i < -size || i >= size) {
+                throw new IllegalArgumentException(what + " index " + i + " is out of range for "
+                        + this + " (" + size + " " + what + "s)");
+            }
             return new NDIndexSlice(i, i == -1 ? null : i + 1, null);
         }
         return e;

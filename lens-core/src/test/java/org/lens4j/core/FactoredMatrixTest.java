@@ -560,6 +560,11 @@ class FactoredMatrixTest {
         try (FactoredMatrix fm = new FactoredMatrix(randn(3, 5, 2), randn(3, 2, 7))) {
             assertThatThrownBy(() -> fm.get(0, 0, 0, 0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("too long");
+            assertThatThrownBy(() -> fm.get(1, 5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("row index 5 is out of range");
+            assertThatThrownBy(() -> fm.get(1, 0, -8)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("column index -8 is out of range");
+            assertThatThrownBy(() -> fm.get(3)).hasMessageContaining("index 3 is out of bounds");
             NDIndex mask = new NDIndex().addBooleanIndex(manager.create(new boolean[] {true, false, true}));
             assertThatThrownBy(() -> fm.get(mask)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("NDIndexBooleans");
