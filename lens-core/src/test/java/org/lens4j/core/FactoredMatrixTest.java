@@ -604,6 +604,21 @@ class FactoredMatrixTest {
     }
 
     @Test
+    void factorsCanBeHandedOverToTheMatrix() {
+        // How a model builds OV from freshly stacked weights that nobody else keeps.
+        int before = manager.getManagedArrays().size();
+        NDArray wV = randn(2, 4, 8, 3);
+        NDArray wO = randn(2, 4, 3, 8);
+        FactoredMatrix ov = FactoredMatrix.ov(wV, wO);
+        ov.getManager().attachAll(wV, wO);
+        assertThat(ov.norm().getShape()).isEqualTo(new Shape(2, 4));
+        ov.close();
+        assertThat(wV.isReleased()).isTrue();
+        assertThat(wO.isReleased()).isTrue();
+        assertThat(manager.getManagedArrays()).hasSize(before);
+    }
+
+    @Test
     void detectsFactorsClosedByTheirOwner() {
         NDArray a = randn(5, 2);
         try (FactoredMatrix fm = new FactoredMatrix(a, randn(2, 7))) {
