@@ -39,7 +39,7 @@ class FactoredMatrixFixtureTest {
     private record Weights(NDArray wQ, NDArray wK, NDArray wV, NDArray wO) {}
 
     private Weights weights(String model) {
-        NDList all = ArrayAsserts.loadResource(manager, "fixtures/" + model + "/model/weights.safetensors");
+        NDList all = ArrayAsserts.loadResource(manager, "fixtures/tl-2.12/" + model + "/model/weights.safetensors");
         return new Weights(stack(all, "W_Q"), stack(all, "W_K"), stack(all, "W_V"), stack(all, "W_O"));
     }
 
@@ -52,7 +52,7 @@ class FactoredMatrixFixtureTest {
     }
 
     private NDList analysis(String model) {
-        return ArrayAsserts.loadResource(manager, "fixtures/" + model + "/analysis.safetensors");
+        return ArrayAsserts.loadResource(manager, "fixtures/tl-2.12/" + model + "/analysis.safetensors");
     }
 
     @ParameterizedTest

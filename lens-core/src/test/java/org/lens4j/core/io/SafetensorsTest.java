@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.lens4j.core.testing.Fixtures;
 import org.junit.jupiter.api.io.TempDir;
 
 class SafetensorsTest {
@@ -50,14 +51,6 @@ class SafetensorsTest {
     @AfterEach
     void closeManager() {
         manager.close();
-    }
-
-    static Path resource(String name) {
-        try {
-            return Path.of(SafetensorsTest.class.getResource(name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     static byte[] bytesOf(NDArray array) {
@@ -169,7 +162,7 @@ class SafetensorsTest {
 
     @Test
     void readsTheTransformerLensWeightsFixtureLikeDjlDoes() throws IOException {
-        Path file = resource("gpt2_style_2l_weights.safetensors");
+        Path file = Fixtures.path("gpt2_style_2l", "model/weights.safetensors");
 
         LinkedHashMap<String, NDArray> ours = Safetensors.read(file, manager);
         NDList djl;
@@ -198,7 +191,7 @@ class SafetensorsTest {
 
     @Test
     void readsTheTokensFixture() throws IOException {
-        Path file = resource("gpt2_style_2l_inputs.safetensors");
+        Path file = Fixtures.path("gpt2_style_2l", "inputs.safetensors");
 
         NDArray tokens = Safetensors.read(file, manager).get("tokens");
         NDArray djl;
@@ -215,7 +208,7 @@ class SafetensorsTest {
 
     @Test
     void headerDescribesEveryTensorWithoutLoadingAny() throws IOException {
-        SafetensorsHeader header = Safetensors.header(resource("gpt2_style_2l_weights.safetensors"));
+        SafetensorsHeader header = Safetensors.header(Fixtures.path("gpt2_style_2l", "model/weights.safetensors"));
 
         assertThat(header.tensors()).hasSize(38);
         SafetensorsHeader.Entry first = header.tensors().values().iterator().next();
@@ -250,7 +243,7 @@ class SafetensorsTest {
 
     @Test
     void readKeepsNoStagingArraysAndReleasesEverythingOnFailure() throws IOException {
-        Safetensors.read(resource("gpt2_style_2l_weights.safetensors"), manager);
+        Safetensors.read(Fixtures.path("gpt2_style_2l", "model/weights.safetensors"), manager);
         assertThat(manager.getManagedArrays()).hasSize(38);
 
         byte[] data = new byte[12];
