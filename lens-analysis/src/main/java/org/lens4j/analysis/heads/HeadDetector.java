@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.lens4j.core.ActivationCache;
 import org.lens4j.core.HookedTransformer;
@@ -128,7 +129,7 @@ public final class HeadDetector {
         }
         double[][] scores = new double[cfg.nLayers()][cfg.nHeads()];
         for (double[] row : scores) {
-            java.util.Arrays.fill(row, -1);
+            Arrays.fill(row, -1);
         }
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray[] patterns = layerPatterns(model, seq, o.cache(), m);
@@ -210,10 +211,7 @@ public final class HeadDetector {
 
     private static long[] sequence(NDArray tokens) {
         Shape s = tokens.getShape();
-        if (s.dimension() == 2 && s.get(0) == 1) {
-            return tokens.toType(DataType.INT64, false).toLongArray();
-        }
-        if (s.dimension() != 1) {
+        if (!(s.dimension() == 1 || (s.dimension() == 2 && s.get(0) == 1))) {
             throw new IllegalArgumentException("detectHead needs one token sequence, [pos] or [1, pos], not " + s
                     + "; for several sequences pass a List");
         }

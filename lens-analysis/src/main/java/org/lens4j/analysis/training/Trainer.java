@@ -66,33 +66,9 @@ public final class Trainer {
         }
         try (AdamW optimiser = new AdamW(params, options)) {
             for (int step = 0; step < options.steps(); step++) {
-                try (NDManager stepManager = NDManager.newBaseManager(); NDScope scope = new NDScope()) {
-                    Batch batch = task.sample(stepManager, options.batchSize(), rng);
-                    double loss;
-                    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                        NDArray lossArray = batchLoss(model, batch);
-                        collector.backward(lossArray);
-                        loss = lossArray.toType(DataType.FLOAT64, false).getDouble();
-                    }
-                    if (!Double.isFinite(loss)) {
-                        throw new IllegalStateException("training loss is " + loss + " at step " + step
-                                + " (lr " + options.lrAt(step) + "): lower the learning rate or clip gradients");
-                    }
-                    Map<String, NDArray> grads = new LinkedHashMap<>();
-                    for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                        grads.put(e.getKey(), e.getValue().getGradient());
-                    }
-                    if (options.gradClip() > 0) {
-                        clipGradients(grads, options.gradClip());
-                    }
-                    optimiser.step(grads, options.lrAt(step));
-                    // PyTorch adds each backward's gradients to the stored ones: start the next step from 0.
-                    for (NDArray g : grads.values()) {
-                        g.subi(g);
-                    }
-                    losses[step] = loss;
-                    listener.onStep(step, loss);
-                }
+                double loss = step(model, task, options, optimiser, rng, step);
+                losses[step] = loss;
+                listener.onStep(step, loss);
             }
         } finally {
             for (NDArray p : params.values()) {
@@ -100,6 +76,38 @@ public final class Trainer {
             }
         }
         return new TrainingLog(losses);
+    }
+
+    /** One optimiser step; every array it creates is freed before it returns. */
+    private static double step(HookedTransformer model, TrainingTask task, TrainerOptions options, AdamW optimiser,
+            Random rng, int step) {
+        Map<String, NDArray> params = model.stateDict();
+        try (NDManager stepManager = NDManager.newBaseManager(); NDScope scope = new NDScope()) {
+            Batch batch = task.sample(stepManager, options.batchSize(), rng);
+            double loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray lossArray = batchLoss(model, batch);
+                collector.backward(lossArray);
+                loss = lossArray.toType(DataType.FLOAT64, false).getDouble();
+            }
+            if (!Double.isFinite(loss)) {
+                throw new IllegalStateException("training loss is " + loss + " at step " + step + " (lr "
+                        + options.lrAt(step) + "): lower the learning rate or clip gradients");
+            }
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                grads.put(e.getKey(), e.getValue().getGradient());
+            }
+            if (options.gradClip() > 0) {
+                clipGradients(grads, options.gradClip());
+            }
+            optimiser.step(grads, options.lrAt(step));
+            // PyTorch adds each backward's gradients to the stored ones: start the next step from 0.
+            for (NDArray g : grads.values()) {
+                g.subi(g);
+            }
+            return loss;
+        }
     }
 
     /** The batch's next-token loss: the mean over all positions, or the mask-weighted mean. */
