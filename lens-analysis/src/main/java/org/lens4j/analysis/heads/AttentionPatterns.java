@@ -1,7 +1,7 @@
 package org.lens4j.analysis.heads;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.List;
 import org.lens4j.core.ActNames;
@@ -11,60 +11,37 @@ import org.lens4j.core.ForwardOptions;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.ReturnType;
 
-/** The attention patterns of every layer for a batch of tokens, copied to the JVM heap. */
+/** The attention patterns of every layer, from one forward pass that caches nothing else. */
 final class AttentionPatterns {
 
-    private final float[][] byLayer;
-    private final int batch;
-    private final int heads;
-    private final int positions;
+    private AttentionPatterns() {}
 
-    private AttentionPatterns(float[][] byLayer, int batch, int heads, int positions) {
-        this.byLayer = byLayer;
-        this.batch = batch;
-        this.heads = heads;
-        this.positions = positions;
+    /** The hook names {@code blocks.{l}.attn.hook_pattern}, by layer. */
+    static List<String> names(HookedTransformer model) {
+        List<String> names = new ArrayList<>();
+        for (int l = 0; l < model.config().nLayers(); l++) {
+            names.add(ActNames.getActName("pattern", l));
+        }
+        return names;
     }
 
     /**
-     * Runs the model once, caching only {@code blocks.*.attn.hook_pattern} and skipping the unembedding.
+     * Runs the model (skipping the unembedding) and keeps the patterns.
      *
      * @param tokens {@code [batch, pos]}
+     * @return per layer {@code [batch, n_heads, query_pos, key_pos]}, owned by {@code manager}
      */
-    static AttentionPatterns of(HookedTransformer model, NDArray tokens) {
-        int layers = model.config().nLayers();
-        List<String> names = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            names.add(ActNames.getActName("pattern", l));
-        }
+    static NDArray[] of(HookedTransformer model, NDArray tokens, NDManager manager) {
+        List<String> names = names(model);
         CacheOptions options = CacheOptions.filter(names::contains)
                 .withForward(ForwardOptions.builder().returnType(ReturnType.NONE).build());
+        NDArray[] out = new NDArray[names.size()];
         try (CachedRun run = model.runWithCache(tokens, options)) {
-            float[][] byLayer = new float[layers][];
-            long[] shape = null;
-            for (int l = 0; l < layers; l++) {
-                NDArray p = run.cache().get(names.get(l)); // [batch, head, q_pos, k_pos]
-                shape = p.getShape().getShape();
-                byLayer[l] = p.toType(DataType.FLOAT32, false).toFloatArray();
+            for (int l = 0; l < out.length; l++) {
+                out[l] = run.cache().get(names.get(l)).duplicate();
+                out[l].attach(manager);
             }
-            return new AttentionPatterns(byLayer, (int) shape[0], (int) shape[1], (int) shape[2]);
         }
-    }
-
-    /** {@code pattern[layer][b, head, query, key]}. */
-    double get(int layer, int b, int head, int query, int key) {
-        return byLayer[layer][((b * heads + head) * positions + query) * positions + key];
-    }
-
-    int layers() {
-        return byLayer.length;
-    }
-
-    int batch() {
-        return batch;
-    }
-
-    int heads() {
-        return heads;
+        return out;
     }
 }

@@ -7,14 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import org.lens4j.core.ActNames;
 import org.lens4j.core.ActivationCache;
-import org.lens4j.core.CacheOptions;
-import org.lens4j.core.CachedRun;
-import org.lens4j.core.ForwardOptions;
 import org.lens4j.core.HookedTransformer;
-import org.lens4j.core.ReturnType;
 
 /**
  * TransformerLens's {@code head_detector.detect_head}: how closely each head's attention pattern on one
@@ -133,7 +129,7 @@ public final class HeadDetector {
         }
         double[][] scores = new double[cfg.nLayers()][cfg.nHeads()];
         for (double[] row : scores) {
-            java.util.Arrays.fill(row, -1);
+            Arrays.fill(row, -1);
         }
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray[] patterns = layerPatterns(model, seq, o.cache(), m);
@@ -182,27 +178,18 @@ public final class HeadDetector {
 
     /** {@code [n_heads, pos, pos]} patterns per layer, from the cache or a new run; owned by {@code m}. */
     private static NDArray[] layerPatterns(HookedTransformer model, long[] seq, ActivationCache cache, NDManager m) {
-        int layers = model.config().nLayers();
-        NDArray[] out = new NDArray[layers];
-        List<String> names = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            names.add(ActNames.getActName("pattern", l));
-        }
-        if (cache != null) {
-            for (int l = 0; l < layers; l++) {
-                out[l] = withoutBatch(cache.get(names.get(l)), names.get(l), seq.length).duplicate();
-                out[l].attach(m);
+        if (cache == null) {
+            NDArray[] run = AttentionPatterns.of(model, m.create(new long[][] {seq}), m);
+            for (int l = 0; l < run.length; l++) {
+                run[l] = run[l].get(0);
             }
-            return out;
+            return run;
         }
-        NDArray tokens = m.create(new long[][] {seq});
-        CacheOptions options = CacheOptions.filter(names::contains)
-                .withForward(ForwardOptions.builder().returnType(ReturnType.NONE).build());
-        try (CachedRun run = model.runWithCache(tokens, options)) {
-            for (int l = 0; l < layers; l++) {
-                out[l] = withoutBatch(run.cache().get(names.get(l)), names.get(l), seq.length).duplicate();
-                out[l].attach(m);
-            }
+        List<String> names = AttentionPatterns.names(model);
+        NDArray[] out = new NDArray[names.size()];
+        for (int l = 0; l < out.length; l++) {
+            out[l] = withoutBatch(cache.get(names.get(l)), names.get(l), seq.length).duplicate();
+            out[l].attach(m);
         }
         return out;
     }
@@ -224,10 +211,7 @@ public final class HeadDetector {
 
     private static long[] sequence(NDArray tokens) {
         Shape s = tokens.getShape();
-        if (s.dimension() == 2 && s.get(0) == 1) {
-            return tokens.toType(DataType.INT64, false).toLongArray();
-        }
-        if (s.dimension() != 1) {
+        if (!(s.dimension() == 1 || (s.dimension() == 2 && s.get(0) == 1))) {
             throw new IllegalArgumentException("detectHead needs one token sequence, [pos] or [1, pos], not " + s
                     + "; for several sequences pass a List");
         }
