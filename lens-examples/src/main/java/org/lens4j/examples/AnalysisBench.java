@@ -25,7 +25,8 @@ import org.lens4j.core.StackOptions;
  * Times the residual-stream analyses on a GPT-2-small-shaped model with random weights (12 layers,
  * d_model 768, 12 heads, d_mlp 3072, d_vocab 50257) and a batch of {@code batch x pos} random tokens
  * (default 4 x 64; pass {@code batch pos} to change). Each analysis runs once to warm up and then three
- * times; the median and minimum are printed in milliseconds. Slow one-off analyses (SVD) run once.
+ * times; the median and minimum are printed in milliseconds. On a shared machine run it with
+ * {@code -Dai.djl.pytorch.num_threads=1}: contended OpenMP threads make small libtorch operations ~50x slower.
  */
 public final class AnalysisBench {
 
@@ -68,11 +69,11 @@ public final class AnalysisBench {
             }
             time("CopyingScores (144 heads)", () -> CopyingScores.compute(model));
             SvdInterpreter svd = new SvdInterpreter(model);
-            once("SvdInterpreter OV (one head, 10 vectors)",
+            time("SvdInterpreter OV (one head, 10 vectors)",
                     () -> svd.topTokens(SvdInterpreter.VectorType.OV, 5, 3, 10, 10));
-            once("SvdInterpreter W_IN (one layer, 10 vectors)",
+            time("SvdInterpreter W_IN (one layer, 10 vectors)",
                     () -> svd.topTokens(SvdInterpreter.VectorType.W_IN, 5, null, 10, 10));
-            once("SvdInterpreter W_OUT (one layer, 10 vectors)",
+            time("SvdInterpreter W_OUT (one layer, 10 vectors)",
                     () -> svd.topTokens(SvdInterpreter.VectorType.W_OUT, 5, null, 10, 10));
         }
     }
@@ -88,12 +89,6 @@ public final class AnalysisBench {
         }
         Arrays.sort(ms);
         System.out.printf(Locale.ROOT, "%-58s median %7d ms   min %7d ms%n", what, ms[1], ms[0]);
-    }
-
-    private static void once(String what, Supplier<Object> body) {
-        long start = System.nanoTime();
-        body.get();
-        System.out.printf(Locale.ROOT, "%-58s once   %7d ms%n", what, (System.nanoTime() - start) / 1_000_000);
     }
 
     private static void release(Object result) {
