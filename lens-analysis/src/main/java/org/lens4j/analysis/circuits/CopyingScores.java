@@ -43,6 +43,7 @@ public final class CopyingScores {
         double[] re;
         double[] im;
         try (NDManager m = NDManager.newBaseManager(); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray wUE = model.W_U().matMul(model.W_E());                    // [d_model, d_model]
             NDArray small = model.W_O(m).matMul(wUE).matMul(model.W_V(m));    // [layers, heads, d_head, d_head]
             // FactoredMatrix's eigenvalues are those of B @ A: with B = I they are small's own.

@@ -119,6 +119,7 @@ public final class SvdInterpreter {
             }
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             double[] s;
             NDArray v;   // [d_model, k]: columns are the right singular vectors, descending
             if (type == VectorType.OV) {
