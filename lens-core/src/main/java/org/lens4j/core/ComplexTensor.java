@@ -15,8 +15,10 @@ import ai.djl.ndarray.types.Shape;
 public record ComplexTensor(NDArray real, NDArray imag) {
 
     /**
-     * Checks that both parts are present and have the same shape.
+     * Checks that both parts have the same shape.
      *
+     * @param real the real parts
+     * @param imag the imaginary parts
      * @throws IllegalArgumentException if the shapes differ
      */
     public ComplexTensor {

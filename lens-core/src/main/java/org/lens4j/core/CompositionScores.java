@@ -53,7 +53,7 @@ public final class CompositionScores {
      *     {@link FactoredMatrix#qk}
      * @param mode which input of the later head to score
      * @return scores {@code [n_layers, n_heads, n_layers, n_heads]} indexed by (left layer, left
-     *     head, right layer, right head), 0 unless left layer < right layer; owned by {@code ov}
+     *     head, right layer, right head), 0 unless {@code left layer < right layer}; owned by {@code ov}
      * @throws IllegalArgumentException if the circuits are not both
      *     {@code [L, H, d_model, d_model]} with the same L, H and d_model
      */

@@ -43,10 +43,17 @@ import org.apache.commons.math3.linear.SingularValueDecomposition;
  */
 public final class FactoredMatrix implements AutoCloseable {
 
-    /** A singular value decomposition {@code M = U diag(S) V^T} of a {@link FactoredMatrix}. */
+    /**
+     * A singular value decomposition {@code M = U diag(S) V^T} of a {@link FactoredMatrix}, with
+     * {@code k = min(ldim, mdim, rdim)}. The arrays belong to the matrix.
+     *
+     * @param u left singular vectors {@code [..., ldim, k]}, orthonormal columns
+     * @param s singular values {@code [..., k]}, descending
+     * @param v right singular vectors {@code [..., rdim, k]}, orthonormal columns
+     */
     public record Svd(NDArray u, NDArray s, NDArray v) {}
 
-    /** Bound on the temporary of {@link #compositionScore} with broadcast dims: 64 MB of float32. */
+    /** Bound on the temporaries of {@link #compositionScore}: 64 MB of float32. */
     private static final long PAIR_BLOCK_ELEMENTS = 1L << 24;
 
     private final NDManager manager;
@@ -371,9 +378,9 @@ public final class FactoredMatrix implements AutoCloseable {
     /**
      * TransformerLens's {@code svd()}: {@code M = U diag(S) V^T}, computed from the factors (SVD
      * of A, SVD of B, SVD of the small middle matrix {@code diag(S_A) V_A^T U_B diag(S_B)}) in
-     * float64 per leading index with Commons Math (in parallel over leading indices), stored in
-     * A's data type. Cached: later calls return the same arrays. Singular values descend;
-     * {@code k = min(ldim, mdim, rdim)}.
+     * float64 per leading index (in parallel) with Commons Math, a tall factor's SVD taken
+     * through its thin QR as LAPACK does; stored in A's data type. Cached: later calls return the
+     * same arrays. Singular values descend; {@code k = min(ldim, mdim, rdim)}.
      *
      * @return U {@code [..., ldim, k]}, S {@code [..., k]}, V {@code [..., rdim, k]}, owned by
      *     this matrix
@@ -560,12 +567,12 @@ public final class FactoredMatrix implements AutoCloseable {
             indexA = toIndex(entries);
             indexB = indexA;
         } else if (n == nd - 1) {
-            entries.set(n - 1, keepDim(entries.get(n - 1)));
+            entries.set(n - 1, keepDim(entries.get(n - 1), ldim(), "row"));
             indexA = toIndex(entries);
             indexB = toIndex(entries.subList(0, n - 1));
         } else {
-            entries.set(n - 1, keepDim(entries.get(n - 1)));
-            entries.set(n - 2, keepDim(entries.get(n - 2)));
+            entries.set(n - 1, keepDim(entries.get(n - 1), rdim(), "column"));
+            entries.set(n - 2, keepDim(entries.get(n - 2), ldim(), "row"));
             indexA = toIndex(entries.subList(0, n - 1));
             List<NDIndexElement> forB = new ArrayList<>(entries.subList(0, n - 2));
             forB.add(new NDIndexAll());
@@ -661,10 +668,10 @@ public final class FactoredMatrix implements AutoCloseable {
     }
 
     /**
-     * {@code ||L_i R_j||_F} for every left matrix i and right matrix j, {@code [left..., right...]},
-     * as one GEMM {@code [block * k, d] @ [d, n_right * k']} per block of left matrices: several
-     * times faster than torch's broadcasting matmul here, with temporaries of at most
-     * {@code blockElements} numbers (one left matrix at least).
+     * {@code ||L_i R_j||_F} for every left matrix i and right matrix j,
+     * {@code [left..., right...]}, as one GEMM {@code [block * k, d] @ [d, n_right * k']} per
+     * block of left matrices: several times faster than torch's broadcasting matmul here, with
+     * temporaries of at most {@code blockElements} numbers (one left matrix at least).
      */
     private static NDArray pairwiseProductNorms(NDArray l, NDArray r, Shape leftLeading,
             Shape rightLeading, long blockElements) {
@@ -726,15 +733,19 @@ public final class FactoredMatrix implements AutoCloseable {
         BatchedMatrices.Builder ss = new BatchedMatrices.Builder(n, k);
         BatchedMatrices.Builder vs = new BatchedMatrices.Builder(n, r * k);
         IntStream.range(0, n).parallel().forEach(i -> {
-            SingularValueDecomposition svdA = new SingularValueDecomposition(as.get(i));
-            SingularValueDecomposition svdB = new SingularValueDecomposition(bs.get(i));
-            // A @ B = U_A (S_A V_A^T U_B S_B) V_B^T; the middle matrix is at most mdim x mdim.
+            // svd(A) = (Q_A U_A') S_A V_A^T and svd(B) = U_B S_B (Q_B V_B')^T, where Q_A, Q_B
+            // come from thin QRs of A and B^T when they are tall (as LAPACK does).
+            Reduced ra = Reduced.of(as.get(i));
+            Reduced rb = Reduced.of(bs.get(i).transpose());
+            SingularValueDecomposition svdA = new SingularValueDecomposition(ra.core());
+            SingularValueDecomposition svdB = new SingularValueDecomposition(rb.core().transpose());
+            // A @ B = Q_A U_A' (S_A V_A^T U_B S_B) V_B'^T Q_B^T; the middle is at most mdim x mdim.
             RealMatrix middle = svdA.getS().multiply(svdA.getVT()).multiply(svdB.getU())
                     .multiply(svdB.getS());
             SingularValueDecomposition svdM = new SingularValueDecomposition(middle);
-            us.put(i, svdA.getU().multiply(svdM.getU()));
+            us.put(i, ra.times(svdA.getU().multiply(svdM.getU())));
             ss.put(i, svdM.getSingularValues());
-            vs.put(i, svdB.getV().multiply(svdM.getV()));
+            vs.put(i, rb.times(svdB.getV().multiply(svdM.getV())));
         });
         DataType type = a.getDataType();
         Shape leading = leadingShape();
@@ -742,6 +753,26 @@ public final class FactoredMatrix implements AutoCloseable {
                 Scopes.keep(us.build(manager, leading.add(l, k), type), manager),
                 Scopes.keep(ss.build(manager, leading.add(k), type), manager),
                 Scopes.keep(vs.build(manager, leading.add(r, k), type), manager)));
+    }
+
+    /**
+     * A matrix written as {@code q @ core}: q has orthonormal columns (from a thin QR) when the
+     * matrix is tall, so that its SVD can run on the small square core; otherwise q is the
+     * identity (null) and core the matrix itself.
+     */
+    private record Reduced(RealMatrix q, RealMatrix core) {
+        static Reduced of(RealMatrix x) {
+            if (x.getRowDimension() > x.getColumnDimension()) {
+                HouseholderQr qr = HouseholderQr.of(x);
+                return new Reduced(qr.q(), qr.r());
+            }
+            return new Reduced(null, x);
+        }
+
+        /** {@code q @ m}. */
+        RealMatrix times(RealMatrix m) {
+            return q == null ? m : q.multiply(m);
+        }
     }
 
     /** Real and imaginary parts of the eigenvalues of a square matrix. */
@@ -842,10 +873,17 @@ public final class FactoredMatrix implements AutoCloseable {
         return entries;
     }
 
-    /** Integers that select a row or column become one-element slices, as in TransformerLens. */
-    private static NDIndexElement keepDim(NDIndexElement e) {
+    /**
+     * Integers that select a row or column become one-element slices, as in TransformerLens
+     * (which returns an empty matrix for an index out of range; we refuse it).
+     */
+    private NDIndexElement keepDim(NDIndexElement e, long size, String what) {
         if (e instanceof NDIndexFixed fixed) {
             long i = fixed.getIndex();
+            if (i < -size || i >= size) {
+                throw new IllegalArgumentException(what + " index " + i + " is out of range for "
+                        + this + " (" + size + " " + what + "s)");
+            }
             return new NDIndexSlice(i, i == -1 ? null : i + 1, null);
         }
         return e;

@@ -323,6 +323,25 @@ class FactoredMatrixTest {
     }
 
     @Test
+    void svdOfRankDeficientFactorsStillHasOrthonormalVectors() {
+        NDArray a = randn(6, 3);
+        a.set(new NDIndex(":, 1"), a.get(":, 0"));
+        a.set(new NDIndex(":, 2"), 0f);
+        NDArray b = randn(3, 5);
+        try (FactoredMatrix fm = new FactoredMatrix(a, b)) {
+            RealMatrix u = matrix(fm.u(), 0);
+            RealMatrix v = matrix(fm.v(), 0);
+            double[] sv = toDoubles(fm.s());
+            RealMatrix eye = MatrixUtils.createRealIdentityMatrix(3);
+            assertThat(u.transpose().multiply(u).subtract(eye).getNorm()).as("U^T U").isLessThan(ATOL);
+            assertThat(v.transpose().multiply(v).subtract(eye).getNorm()).as("V^T V").isLessThan(ATOL);
+            assertThat(sv[1]).as("rank 1: second singular value").isLessThan(ATOL);
+            RealMatrix usv = u.multiply(MatrixUtils.createRealDiagonalMatrix(sv)).multiply(v.transpose());
+            assertThat(usv.subtract(dense(a, b, 0)).getNorm()).isLessThan(ATOL * 10);
+        }
+    }
+
+    @Test
     void svdIsComputedOnceAndCached() {
         try (FactoredMatrix fm = new FactoredMatrix(randn(4, 3), randn(3, 4))) {
             FactoredMatrix.Svd first = fm.svd();
@@ -541,6 +560,11 @@ class FactoredMatrixTest {
         try (FactoredMatrix fm = new FactoredMatrix(randn(3, 5, 2), randn(3, 2, 7))) {
             assertThatThrownBy(() -> fm.get(0, 0, 0, 0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("too long");
+            assertThatThrownBy(() -> fm.get(1, 5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("row index 5 is out of range");
+            assertThatThrownBy(() -> fm.get(1, 0, -8)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("column index -8 is out of range");
+            assertThatThrownBy(() -> fm.get(3)).hasMessageContaining("index 3 is out of bounds");
             NDIndex mask = new NDIndex().addBooleanIndex(manager.create(new boolean[] {true, false, true}));
             assertThatThrownBy(() -> fm.get(mask)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("NDIndexBooleans");
@@ -577,6 +601,21 @@ class FactoredMatrixTest {
         assertThatThrownBy(t::ab).as("derived matrices close with their parent")
                 .isInstanceOf(IllegalStateException.class);
         fm.close();
+    }
+
+    @Test
+    void factorsCanBeHandedOverToTheMatrix() {
+        // How a model builds OV from freshly stacked weights that nobody else keeps.
+        int before = manager.getManagedArrays().size();
+        NDArray wV = randn(2, 4, 8, 3);
+        NDArray wO = randn(2, 4, 3, 8);
+        FactoredMatrix ov = FactoredMatrix.ov(wV, wO);
+        ov.getManager().attachAll(wV, wO);
+        assertThat(ov.norm().getShape()).isEqualTo(new Shape(2, 4));
+        ov.close();
+        assertThat(wV.isReleased()).isTrue();
+        assertThat(wO.isReleased()).isTrue();
+        assertThat(manager.getManagedArrays()).hasSize(before);
     }
 
     @Test
