@@ -12,6 +12,7 @@ public final class Doubles {
     /** The elements of any floating array in row-major order, as float64. */
     public static double[] of(NDArray a) {
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             // toType returns the array itself when it is float64 already: only a conversion is scoped.
             return a.toType(DataType.FLOAT64, false).toDoubleArray();
         }

@@ -210,6 +210,7 @@ public final class ActivationCache implements AutoCloseable {
             }
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray stack = stackSliced(parts, o.posSlice(), -2);
             if (o.applyLn()) {
                 stack = scaleStack(stack, layer, o.mlpInput(), o.posSlice(), Slice.all(), true, o.recomputeLn());
@@ -273,6 +274,7 @@ public final class ActivationCache implements AutoCloseable {
             throw new IllegalArgumentException("decomposeResid: no components selected by " + o);
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray stack = stackSliced(parts, o.posSlice(), -2);
             if (o.applyLn()) {
                 stack = scaleStack(stack, layer, o.mlpInput(), o.posSlice(), Slice.all(), true, false);
@@ -297,6 +299,7 @@ public final class ActivationCache implements AutoCloseable {
             zs.add(get("blocks." + l + ".attn.hook_z"));
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             for (int l = 0; l < n; l++) {
                 NDArray wO = model.parameter("blocks." + l + ".attn.W_O");
                 // [..., head, 1, d_head] @ [head, d_head, d_model] -> [..., head, 1, d_model]
@@ -336,6 +339,7 @@ public final class ActivationCache implements AutoCloseable {
             }
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             perLayer.replaceAll(result -> o.posSlice().apply(result, -3));
             NDArray stack = concatComponents(perLayer, o.posSlice());
             stack = withRemainder(stack, labels, layer, o);
@@ -367,6 +371,7 @@ public final class ActivationCache implements AutoCloseable {
             parts.add(get(ActNames.getActName(name, l, sublayerType)));
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             return keep(NDArrays.stack(parts));
         }
     }
@@ -383,6 +388,7 @@ public final class ActivationCache implements AutoCloseable {
     public NDArray getNeuronResults(int layer, Slice neuronSlice, Slice posSlice) {
         checkLayerIndex(layer, "getNeuronResults");
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             return keep(neuronResults(layer, neuronSlice, posSlice));
         }
     }
@@ -415,6 +421,7 @@ public final class ActivationCache implements AutoCloseable {
         long[] neurons = o.neuronSlice().indices(model.config().dMlp());
         List<String> labels = new ArrayList<>();
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             List<NDArray> perLayer = new ArrayList<>();
             for (int l = 0; l < layer; l++) {
                 perLayer.add(neuronResults(l, o.neuronSlice(), o.posSlice()));
@@ -454,6 +461,7 @@ public final class ActivationCache implements AutoCloseable {
         checkMlpInput(o, layer, "getFullResidDecomposition");
         List<LabelledStack> parts = new ArrayList<>();
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             StackOptions sliced = StackOptions.defaults().posSlice(o.posSlice());
             LabelledStack heads = stackHeadResults(sliced.layer(layer + (o.mlpInput() ? 1 : 0)));
             parts.add(heads);
@@ -511,6 +519,7 @@ public final class ActivationCache implements AutoCloseable {
         int layer = stackLayer(o, "applyLnToStack");
         checkMlpInput(o, layer, "applyLnToStack");
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray scaled = scaleStack(stack, layer, o.mlpInput(), o.posSlice(), o.batchSlice(), o.hasBatchDim(),
                     o.recomputeLn());
             return keep(scaled == stack ? stack.duplicate() : scaled);
@@ -538,6 +547,7 @@ public final class ActivationCache implements AutoCloseable {
                     + incorrectTokens.getShape() + " must have the same shape");
         }
         try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray dirs = model.tokensToResidualDirections(tokens);
             if (incorrectTokens != null) {
                 dirs = dirs.sub(model.tokensToResidualDirections(incorrectTokens));

@@ -1046,20 +1046,29 @@ public final class HookedTransformer implements AutoCloseable {
 
     /**
      * Every head's OV circuit {@code W_V[l, h] @ W_O[l, h]}, TransformerLens's {@code model.OV}: a factored
-     * {@code [n_layers, n_heads, d_model, d_model]} matrix of hidden dimension {@code d_head}. Its factors
-     * (the stacked {@code W_V}, {@code W_O}) and everything it computes belong to {@code m}.
+     * {@code [n_layers, n_heads, d_model, d_model]} matrix of hidden dimension {@code d_head}, in a child of
+     * {@code m}. It owns its freshly stacked factors: {@link FactoredMatrix#close()} frees them with
+     * everything it computed (closing {@code m} does too).
      */
     public FactoredMatrix OV(NDManager m) {
-        return FactoredMatrix.ov(W_V(m), W_O(m));
+        NDArray wV = W_V(m);
+        NDArray wO = W_O(m);
+        FactoredMatrix ov = FactoredMatrix.ov(wV, wO);
+        ov.getManager().attachAll(wV, wO);
+        return ov;
     }
 
     /**
      * Every head's QK circuit {@code W_Q[l, h] @ W_K[l, h]^T}, TransformerLens's {@code model.QK}: a factored
      * {@code [n_layers, n_heads, d_model, d_model]} matrix (query direction x key direction) of hidden
-     * dimension {@code d_head}, owned by {@code m}.
+     * dimension {@code d_head}, in a child of {@code m}, owning its stacked factors like {@link #OV}.
      */
     public FactoredMatrix QK(NDManager m) {
-        return FactoredMatrix.qk(W_Q(m), W_K(m));
+        NDArray wQ = W_Q(m);
+        NDArray wK = W_K(m);
+        FactoredMatrix qk = FactoredMatrix.qk(wQ, wK);
+        qk.getManager().attachAll(wQ, wK);
+        return qk;
     }
 
     /**

@@ -280,9 +280,11 @@ class ActivationCachePropertiesTest {
                         LabelledStack f = c.getFullResidDecomposition(LAST.applyLn(true));
                         NDArray attrs = c.logitAttrs(d.stack(), 7, 13, LAST);
                         NDArray scaled = c.applyLnToStack(d.stack(), LAST)) {
+                    for (LabelledStack s : new LabelledStack[] {a, d, h, nr, f}) {
+                        assertThat(s.stack().getManager()).isSameAs(c.manager());
+                    }
                     assertThat(attrs.getManager()).isSameAs(c.manager());
                     assertThat(scaled.getManager()).isSameAs(c.manager());
-                    assertThat(f.stack().getManager()).isSameAs(c.manager());
                 }
             }
             assertThat(c.manager().getManagedArrays()).as("cache arrays").hasSize(cacheArrays);

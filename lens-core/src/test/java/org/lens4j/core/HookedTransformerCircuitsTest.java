@@ -1,5 +1,6 @@
 package org.lens4j.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.lens4j.core.testing.ArrayAssert.assertClose;
 
 import ai.djl.ndarray.NDArray;
@@ -7,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.lens4j.core.testing.Fixtures;
@@ -44,6 +46,24 @@ class HookedTransformerCircuitsTest {
             assertClose("QK.AB", qk.ab(), expected.get("factored.QK.AB"), ATOL);
             assertClose("OV.S", ov.s(), expected.get("factored.OV.S"), ATOL);
             assertClose("QK.norm", qk.norm(), expected.get("factored.QK.norm"), ATOL);
+        }
+    }
+
+    @Test
+    void circuitsOwnTheirStackedWeights() {
+        try (HookedTransformer model = load("gpt2_style_2l"); NDManager m = manager.newSubManager()) {
+            FactoredMatrix ov = model.OV(m);
+            FactoredMatrix qk = model.QK(m);
+            assertThat(m.getManagedArrays()).isNotEmpty();
+            ov.norm();
+            qk.s();
+            ov.close();
+            qk.close();
+            assertThat(m.getManagedArrays()).isEmpty();
+            int weights = model.manager().getManagedArrays().size();
+            model.allCompositionScores(CompositionScores.Mode.V, m).close();
+            assertThat(m.getManagedArrays()).isEmpty();
+            assertThat(model.manager().getManagedArrays()).hasSize(weights);
         }
     }
 

@@ -17,8 +17,9 @@ import org.lens4j.core.HookedTransformer;
  * -1 when it suppresses it.
  *
  * <p>The vocabulary-sized matrix is never built: its non-zero eigenvalues are those of the
- * {@code [d_head, d_head]} matrix {@code W_O W_U W_E W_V} (cyclic permutation), which is the {@code B A} of the
- * factored matrix {@code (W_U W_E W_V) W_O}; only {@code W_U W_E [d_model, d_model]} touches the vocabulary.
+ * {@code [d_head, d_head]} matrix {@code W_O W_U W_E W_V} (a cyclic permutation of the product), and only
+ * {@code W_U W_E [d_model, d_model]} touches the vocabulary. The small matrices are multiplied in libtorch and
+ * their complex eigenvalues found by Commons Math (through {@link FactoredMatrix#eigenvalues()}).
  * Normalisation layers are ignored, as in the paper and TransformerLens's demos: use a model whose LayerNorm
  * weights are folded.
  */
@@ -42,10 +43,13 @@ public final class CopyingScores {
         double[] re;
         double[] im;
         try (NDManager m = NDManager.newBaseManager(); NDScope scope = new NDScope()) {
-            NDArray wUE = model.W_U().matMul(model.W_E());   // [d_model, d_model]
-            NDArray left = wUE.matMul(model.W_V(m));          // [layers, heads, d_model, d_head]
-            try (FactoredMatrix circuit = new FactoredMatrix(left, model.W_O(m))) {
-                ComplexTensor eig = circuit.eigenvalues();     // [layers, heads, d_head]
+            scope.suppressNotUsedWarning();
+            NDArray wUE = model.W_U().matMul(model.W_E());                    // [d_model, d_model]
+            NDArray small = model.W_O(m).matMul(wUE).matMul(model.W_V(m));    // [layers, heads, d_head, d_head]
+            // FactoredMatrix's eigenvalues are those of B @ A: with B = I they are small's own.
+            try (FactoredMatrix circuit = new FactoredMatrix(small, m.eye(model.config().dHead())
+                    .toType(small.getDataType(), false))) {
+                ComplexTensor eig = circuit.eigenvalues();                      // [layers, heads, d_head]
                 re = Doubles.of(eig.real());
                 im = Doubles.of(eig.imag());
             }

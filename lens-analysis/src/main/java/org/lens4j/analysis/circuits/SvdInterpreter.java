@@ -3,14 +3,17 @@ package org.lens4j.analysis.circuits;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.SingularValueDecomposition;
+import org.apache.commons.math3.linear.EigenDecomposition;
 import org.lens4j.analysis.Doubles;
+import org.lens4j.analysis.TopK;
 import org.lens4j.core.FactoredMatrix;
 import org.lens4j.core.HookedTransformer;
 
@@ -21,8 +24,11 @@ import org.lens4j.core.HookedTransformer;
  * MLP's {@code W_in^T} or of its {@code W_out}, projected onto the vocabulary with {@code W_U}.
  *
  * <p>As in TransformerLens, {@code W_IN} is multiplied by the {@code ln2} weight when the model still has
- * one (unfolded LayerNorm). Singular vectors are computed in float64 (Commons Math); their signs are
- * arbitrary, so compare projections by absolute value or look at both ends ({@link SingularDirection}).
+ * one (unfolded LayerNorm). The OV circuit's singular vectors come from {@link FactoredMatrix#svd()}; those of
+ * {@code W_in} / {@code W_out} are the eigenvectors of the {@code [d_model, d_model]} Gram matrix {@code W^T W}
+ * in float64 (Commons Math), much faster than a dense SVD of the {@code [d_mlp, d_model]} matrix. Singular
+ * vectors' signs are arbitrary, so compare projections by absolute value or look at both ends
+ * ({@link SingularDirection}).
  */
 public final class SvdInterpreter {
 
@@ -73,10 +79,8 @@ public final class SvdInterpreter {
         List<SingularDirection> out = new ArrayList<>();
         for (int i = 0; i < numVectors; i++) {
             double[] p = d.projections[i];
-            long[] top = IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble((Integer t) -> -p[t]))
-                    .limit(k).mapToLong(Integer::longValue).toArray();
-            long[] bottom = IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble((Integer t) -> p[t]))
-                    .limit(k).mapToLong(Integer::longValue).toArray();
+            long[] top = TopK.largest(p, k);
+            long[] bottom = TopK.smallest(p, k);
             out.add(new SingularDirection(i, d.singularValues[i], top, valuesAt(p, top), bottom, valuesAt(p, bottom)));
         }
         return out;
@@ -114,54 +118,57 @@ public final class SvdInterpreter {
                 throw new IllegalArgumentException(type + ": the model is attention-only, it has no MLP");
             }
         }
-        double[] s;
-        double[][] v;   // [d_model][k], columns are right singular vectors
-        if (type == VectorType.OV) {
-            try (NDScope scope = new NDScope()) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            double[] s;
+            NDArray v;   // [d_model, k]: columns are the right singular vectors, descending
+            if (type == VectorType.OV) {
                 NDArray wV = model.parameter("blocks." + layer + ".attn.W_V").get(head.longValue());
                 NDArray wO = model.parameter("blocks." + layer + ".attn.W_O").get(head.longValue());
                 try (FactoredMatrix ov = new FactoredMatrix(wV, wO)) {
                     s = Doubles.of(ov.s());
-                    v = Doubles.matrix(ov.v());
-                }
-            }
-        } else {
-            double[][] w;   // [d_mlp][d_model]
-            if (type == VectorType.W_IN) {
-                double[][] wIn = Doubles.matrix(model.parameter("blocks." + layer + ".mlp.W_in"));   // [d_model][d_mlp]
-                double[] ln2 = model.stateDict().containsKey("blocks." + layer + ".ln2.w")
-                        ? Doubles.of(model.parameter("blocks." + layer + ".ln2.w"))
-                        : null;
-                w = new double[wIn[0].length][wIn.length];
-                for (int i = 0; i < wIn.length; i++) {
-                    for (int j = 0; j < wIn[0].length; j++) {
-                        w[j][i] = wIn[i][j] * (ln2 == null ? 1 : ln2[i]);
-                    }
+                    v = ov.v().duplicate();
+                    v.attach(model.manager());   // outlives the matrix; the scope frees it
                 }
             } else {
-                w = Doubles.matrix(model.parameter("blocks." + layer + ".mlp.W_out"));
-            }
-            SingularValueDecomposition svd = new SingularValueDecomposition(new Array2DRowRealMatrix(w, false));
-            s = svd.getSingularValues();
-            v = svd.getV().getData();
-        }
-        if (numVectors < 1 || numVectors > s.length) {
-            throw new IllegalArgumentException("numVectors must be between 1 and " + s.length + " for " + type
-                    + ", not " + numVectors);
-        }
-        double[][] wU = Doubles.matrix(model.W_U());   // [d_model][d_vocab_out]
-        double[][] projections = new double[numVectors][wU[0].length];
-        for (int i = 0; i < numVectors; i++) {
-            for (int dm = 0; dm < wU.length; dm++) {
-                double x = v[dm][i];
-                for (int t = 0; t < wU[0].length; t++) {
-                    projections[i][t] += x * wU[dm][t];
+                NDArray w = type == VectorType.W_IN ? wInTransposed(layer)
+                        : model.parameter("blocks." + layer + ".mlp.W_out");   // [d_mlp, d_model]
+                int dModel = (int) w.getShape().get(1);
+                int rank = (int) Math.min(w.getShape().get(0), dModel);
+                // The right singular vectors of W are the eigenvectors of the small Gram matrix W^T W
+                // [d_model, d_model] (eigenvalues s^2), formed in float64.
+                NDArray w64 = w.toType(DataType.FLOAT64, true);
+                EigenDecomposition eig = new EigenDecomposition(
+                        new Array2DRowRealMatrix(Doubles.matrix(w64.transpose().matMul(w64)), false));
+                Integer[] order = IntStream.range(0, dModel).boxed()
+                        .sorted(Comparator.comparingDouble((Integer i) -> -eig.getRealEigenvalue(i)))
+                        .toArray(Integer[]::new);
+                s = new double[rank];
+                double[][] vectors = new double[dModel][rank];
+                for (int i = 0; i < rank; i++) {
+                    s[i] = Math.sqrt(Math.max(0, eig.getRealEigenvalue(order[i])));
+                    double[] e = eig.getEigenvector(order[i]).toArray();
+                    for (int d = 0; d < dModel; d++) {
+                        vectors[d][i] = e[d];
+                    }
                 }
+                v = model.manager().create(vectors).toType(model.config().dtype(), false);
             }
+            if (numVectors < 1 || numVectors > s.length) {
+                throw new IllegalArgumentException("numVectors must be between 1 and " + s.length + " for " + type
+                        + ", not " + numVectors);
+            }
+            // [numVectors, d_model] @ W_U [d_model, d_vocab_out]
+            NDArray projected = v.get(":, 0:" + numVectors).transpose().matMul(model.W_U());
+            double[][] projections = Doubles.matrix(projected);
+            return new Directions(Arrays.copyOf(s, numVectors), projections);
         }
-        double[] top = new double[numVectors];
-        System.arraycopy(s, 0, top, 0, numVectors);
-        return new Directions(top, projections);
     }
 
+    /** {@code W_in^T [d_mlp, d_model]}, scaled by the {@code ln2} weight when the model still has one. */
+    private NDArray wInTransposed(int layer) {
+        NDArray w = model.parameter("blocks." + layer + ".mlp.W_in").transpose();
+        String ln2 = "blocks." + layer + ".ln2.w";
+        return model.stateDict().containsKey(ln2) ? w.mul(model.parameter(ln2)) : w;
+    }
 }

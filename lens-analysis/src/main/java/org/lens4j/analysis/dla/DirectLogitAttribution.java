@@ -98,6 +98,7 @@ public final class DirectLogitAttribution {
         List<String> labels = new ArrayList<>();
         // The scope frees the views and products made on the cache's arrays.
         try (NDManager tmp = cache.manager().newSubManager(); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray dirs = answers.residualDirections(model, batch, tmp);   // [batch, d_model]
             NormalizationType norm = cfg.normalizationType();
             if (norm.isLayerNorm()) {

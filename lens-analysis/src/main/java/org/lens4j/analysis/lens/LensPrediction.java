@@ -1,8 +1,7 @@
 package org.lens4j.analysis.lens;
 
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.IntStream;
+import org.lens4j.analysis.TopK;
 
 /**
  * What the logit lens reads at one layer for one batch element: the top tokens with their probabilities
@@ -29,9 +28,7 @@ public record LensPrediction(String layer, int batch, long[] topTokens, double[]
             z += Math.exp(l - max);
         }
         double norm = z;
-        long[] top = IntStream.range(0, logits.length).boxed()
-                .sorted(Comparator.comparingDouble((Integer i) -> logits[i]).reversed())
-                .limit(k).mapToLong(Integer::longValue).toArray();
+        long[] top = TopK.largest(logits, k);
         double[] probs = Arrays.stream(top).mapToDouble(t -> Math.exp(logits[(int) t] - max) / norm).toArray();
         if (target < 0) {
             return new LensPrediction(layer, batch, top, probs, -1, -1, Double.NaN, Double.NaN);

@@ -134,6 +134,7 @@ public final class LogitLens {
                 .inclMid(o.inclMid() && !model.config().attnOnly()).applyLn(true)
                 .recomputeLn(o.normalization() == Normalization.RECOMPUTE);
         try (LabelledStack resid = cache.accumulatedResid(stack); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             NDArray logits = resid.stack().matMul(model.W_U()).add(model.b_U());
             NDScope.unregister(logits);
             logits.attach(cache.manager());

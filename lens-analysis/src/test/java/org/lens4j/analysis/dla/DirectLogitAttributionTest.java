@@ -61,6 +61,8 @@ class DirectLogitAttributionTest {
         AnswerTokens pair = AnswerTokens.difference(answers[0], answers[1]);
         try (HookedTransformer model = AnalysisFixtures.model(name, manager);
                 CachedRun run = model.runWithCache(AnalysisFixtures.tokens(name, manager))) {
+            assertClose("logit_attrs.logit_diff_direction", pair.residualDirections(model, 1, manager).get(0),
+                    expected.get("logit_attrs.logit_diff_direction"), ATOL);
             Attribution heads = DirectLogitAttribution.compute(run.cache(), pair, Unit.HEAD);
             int nHeads = model.config().nLayers() * model.config().nHeads();
             assertThat(heads.labels()).isEqualTo(concat(meta.list("labels.stack_head_results"), "remainder"));
