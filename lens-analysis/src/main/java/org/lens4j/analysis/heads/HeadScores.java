@@ -73,7 +73,7 @@ public final class HeadScores {
             throw new IllegalArgumentException("sequences of " + length + " tokens cannot hold two copies of a "
                     + segmentLength + "-token segment");
         }
-        long[] t = tokens.toLongArray();
+        long[] t = tokens.toType(DataType.INT64, false).toLongArray();
         for (int b = 0; b < s.get(0); b++) {
             for (int i = prefix + n; i < length; i++) {
                 if (t[b * length + i] != t[b * length + i - n]) {

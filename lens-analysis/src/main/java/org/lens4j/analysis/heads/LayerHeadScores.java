@@ -119,7 +119,13 @@ public final class LayerHeadScores {
 
     /** The scores as a {@code [n_layers, n_heads]} array of the given dtype, owned by {@code manager}. */
     public NDArray toNDArray(NDManager manager, DataType dtype) {
-        return manager.create(scores).toType(dtype, false);
+        NDArray doubles = manager.create(scores);
+        if (dtype == DataType.FLOAT64) {
+            return doubles;
+        }
+        try (doubles) {
+            return doubles.toType(dtype, false);
+        }
     }
 
     /** The head with the highest score (the first one on ties, in layer-major order). */

@@ -75,6 +75,7 @@ public final class AdamW implements AutoCloseable {
             NDArray v = secondMoments.get(name);
             // The temporaries of the update are freed when the scope closes; m, v and p change in place.
             try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
                 if (weightDecay > 0 && decays(name)) {
                     p.muli(1 - lr * weightDecay);
                 }

@@ -83,6 +83,7 @@ public final class Trainer {
             Random rng, int step) {
         Map<String, NDArray> params = model.stateDict();
         try (NDManager stepManager = NDManager.newBaseManager(); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
             Batch batch = task.sample(stepManager, options.batchSize(), rng);
             double loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {

@@ -61,6 +61,19 @@ class TrainerTest {
     }
 
     @Test
+    void stepsLeaveNoArraysBehind() {
+        try (HookedTransformer model = HookedTransformer.init(tiny(2))) {
+            int params = model.manager().getManagedArrays().size();
+            Trainer.train(model, TASK, shortRun().steps(3).build());
+            int afterShortRun = model.manager().getManagedArrays().size();
+            Trainer.train(model, TASK, shortRun().steps(20).gradClip(1.0).build());
+            // the gradient buffers live in PyTorch; no Java-side array survives a step
+            assertThat(afterShortRun).isEqualTo(params);
+            assertThat(model.manager().getManagedArrays()).hasSize(params);
+        }
+    }
+
+    @Test
     void maskedLossIsTheCrossEntropyOfTheAnswerOnly() {
         ToyIoiTask ioi = new ToyIoiTask(6, 4);
         HookedTransformerConfig cfg = HookedTransformerConfig.builder().nLayers(1).dModel(32).nCtx(ToyIoiTask.LENGTH)
