@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.lens4j.analysis.circuits.CopyingScores;
+import org.lens4j.analysis.heads.LayerHeadScores;
 import org.lens4j.analysis.circuits.SingularDirection;
 import org.lens4j.analysis.circuits.SvdInterpreter;
 import org.lens4j.analysis.dla.AnswerTokens;
@@ -115,7 +116,7 @@ class DlaLogitLensWalkthroughTest {
             out.append("K-composition into layer 1 [layer-0 head, layer-1 head]:\n")
                     .append(TextTables.grid(Doubles.matrix(k.get("0, :, 1, :")), "L0H", "L1H")).append('\n');
 
-            HeadScores copying = CopyingScores.compute(model);
+            LayerHeadScores copying = CopyingScores.compute(model);
             out.append("copying scores:\n").append(TextTables.headScores(copying)).append('\n');
             out.append("most copying heads: ").append(copying.top(2)).append("\n\n");
 

@@ -76,7 +76,7 @@ public final class HeadsCommand implements Callable<Integer> {
                             .append(table.nLayers()).append(" x ").append(table.nHeads()).append(" | ");
                     for (String d : table.detectors()) {
                         table.top(d, 1).forEach(h -> index.append(d).append(": ").append(h.label())
-                                .append(String.format(Locale.ROOT, " (%.2f); ", h.score())));
+                                .append(String.format(Locale.ROOT, " (%.2f); ", h.value())));
                     }
                     index.append("|\n");
                 }

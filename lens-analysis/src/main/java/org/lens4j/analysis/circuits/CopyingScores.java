@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import org.lens4j.analysis.Doubles;
-import org.lens4j.analysis.HeadScores;
+import org.lens4j.analysis.heads.LayerHeadScores;
 import org.lens4j.core.ComplexTensor;
 import org.lens4j.core.FactoredMatrix;
 import org.lens4j.core.HookedTransformer;
@@ -33,7 +33,7 @@ public final class CopyingScores {
      * @return {@code [layer][head]} scores in {@code [-1, 1]}; NaN for a head whose full OV circuit is zero
      * @throws IllegalArgumentException if {@code d_vocab != d_vocab_out} (the circuit is not square)
      */
-    public static HeadScores compute(HookedTransformer model) {
+    public static LayerHeadScores compute(HookedTransformer model) {
         int layers = model.config().nLayers();
         int heads = model.config().nHeads();
         if (model.config().dVocab() != model.config().dVocabOut()) {
@@ -67,6 +67,6 @@ public final class CopyingScores {
                 scores[l][h] = abs == 0 ? Double.NaN : sum / abs;
             }
         }
-        return new HeadScores("copying score", scores);
+        return new LayerHeadScores("copying score", scores);
     }
 }

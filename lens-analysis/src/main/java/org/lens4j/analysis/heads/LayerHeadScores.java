@@ -147,6 +147,24 @@ public final class LayerHeadScores {
         return out;
     }
 
+    /** One head's score with TransformerLens's head label ({@code L1H3}). */
+    public record Entry(String label, int layer, int head, double value) {
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%s %+.4f", label, value);
+        }
+    }
+
+    /** The {@code k} highest-scoring heads, best first; NaN scores (unscored heads) are left out. */
+    public List<Entry> top(int k) {
+        List<Entry> out = new ArrayList<>();
+        for (LayerHead h : headsAtLeast(Double.NEGATIVE_INFINITY)) {
+            out.add(new Entry("L" + h.layer() + "H" + h.head(), h.layer(), h.head(), get(h)));
+        }
+        return List.copyOf(out.subList(0, Math.min(k, out.size())));
+    }
+
     /** The largest score in one layer. */
     public double maxInLayer(int layer) {
         double best = Double.NEGATIVE_INFINITY;

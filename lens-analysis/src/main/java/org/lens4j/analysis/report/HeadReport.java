@@ -1,5 +1,7 @@
 package org.lens4j.analysis.report;
 
+import org.lens4j.analysis.heads.LayerHeadScores;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -39,7 +41,7 @@ public final class HeadReport {
      */
     public static HeadScoreTable scores(String modelName, HookedTransformer model, List<String> detectors,
             RepeatedTokens sequences) {
-        Map<String, Function<HookedTransformer, double[][]>> known = new LinkedHashMap<>();
+        Map<String, Function<HookedTransformer, LayerHeadScores>> known = new LinkedHashMap<>();
         HeadScores.Result[] repeated = new HeadScores.Result[1];
         Function<HookedTransformer, HeadScores.Result> onRepeated = m -> {
             if (repeated[0] == null) {
@@ -47,13 +49,13 @@ public final class HeadReport {
             }
             return repeated[0];
         };
-        known.put("previous_token", m -> onRepeated.apply(m).previousToken().toArray());
-        known.put("duplicate_token", m -> onRepeated.apply(m).duplicateToken().toArray());
-        known.put("induction", m -> onRepeated.apply(m).induction().toArray());
-        known.put("copying", m -> CopyingScores.compute(m).toArray());
+        known.put("previous_token", m -> onRepeated.apply(m).previousToken());
+        known.put("duplicate_token", m -> onRepeated.apply(m).duplicateToken());
+        known.put("induction", m -> onRepeated.apply(m).induction());
+        known.put("copying", CopyingScores::compute);
         HeadScoreTable table = new HeadScoreTable(modelName, model.config().nLayers(), model.config().nHeads());
         for (String d : detectors) {
-            Function<HookedTransformer, double[][]> f = known.get(d);
+            Function<HookedTransformer, LayerHeadScores> f = known.get(d);
             if (f == null) {
                 throw new IllegalArgumentException("unknown detector '" + d + "'; known: " + known.keySet());
             }
@@ -82,7 +84,7 @@ public final class HeadReport {
             Map<String, double[][]> patterns = new LinkedHashMap<>();
             try (CachedRun run = model.runWithCache(tokens, org.lens4j.core.CacheOptions.filter(n -> n.endsWith("attn.hook_pattern")))) {
                 for (String d : table.detectors()) {
-                    for (HeadScoreTable.HeadScore top : table.top(d, 1)) {
+                    for (LayerHeadScores.Entry top : table.top(d, 1)) {
                         NDArray p = run.cache().get("pattern", top.layer()).get(0).get(top.head());
                         patterns.put(top.label() + " (top " + d + ")", toMatrix(p));
                     }

@@ -1,5 +1,7 @@
 package org.lens4j.analysis.report;
 
+import org.lens4j.analysis.heads.LayerHeadScores;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -71,10 +73,10 @@ public final class HeadReportWriter {
         sb.append("| detector | top heads (score) |\n|---|---|\n");
         for (String d : t.detectors()) {
             sb.append("| ").append(d).append(" | ");
-            List<HeadScoreTable.HeadScore> top = t.top(d, TOP_K);
+            List<LayerHeadScores.Entry> top = t.top(d, TOP_K);
             for (int i = 0; i < top.size(); i++) {
                 sb.append(i == 0 ? "" : ", ").append(top.get(i).label())
-                        .append(String.format(Locale.ROOT, " (%.3f)", top.get(i).score()));
+                        .append(String.format(Locale.ROOT, " (%.3f)", top.get(i).value()));
             }
             sb.append(" |\n");
         }
@@ -96,10 +98,10 @@ public final class HeadReportWriter {
         for (String d : t.detectors()) {
             sb.append("<figure>").append(heatmap(t, d)).append("<figcaption>").append(esc(d))
                     .append(" (top: ");
-            List<HeadScoreTable.HeadScore> top = t.top(d, 3);
+            List<LayerHeadScores.Entry> top = t.top(d, 3);
             for (int i = 0; i < top.size(); i++) {
                 sb.append(i == 0 ? "" : ", ").append(top.get(i).label())
-                        .append(String.format(Locale.ROOT, " %.2f", top.get(i).score()));
+                        .append(String.format(Locale.ROOT, " %.2f", top.get(i).value()));
             }
             sb.append(")</figcaption></figure>\n");
         }
@@ -116,9 +118,9 @@ public final class HeadReportWriter {
         }
         sb.append("<h2>Top heads</h2>\n<table><tr><th>detector</th><th>head</th><th>score</th></tr>\n");
         for (String d : t.detectors()) {
-            for (HeadScoreTable.HeadScore h : t.top(d, TOP_K)) {
+            for (LayerHeadScores.Entry h : t.top(d, TOP_K)) {
                 sb.append("<tr><td>").append(esc(d)).append("</td><td>").append(h.label()).append("</td><td>")
-                        .append(String.format(Locale.ROOT, "%.4f", h.score())).append("</td></tr>\n");
+                        .append(String.format(Locale.ROOT, "%.4f", h.value())).append("</td></tr>\n");
             }
         }
         sb.append("</table>\n</body></html>\n");
@@ -127,7 +129,7 @@ public final class HeadReportWriter {
 
     /** A layer (rows) x head (columns) heatmap of one detector; the colour scale spans [min(0, lo), max(1, hi)]. */
     static String heatmap(HeadScoreTable t, String detector) {
-        double[][] v = t.table(detector);
+        double[][] v = t.scores(detector).toArray();
         double lo = 0;
         double hi = 1;
         for (double[] row : v) {

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.LongFunction;
-import org.lens4j.analysis.HeadScores;
+import org.lens4j.analysis.heads.LayerHeadScores;
 import org.lens4j.analysis.dla.Attribution;
 import org.lens4j.analysis.lens.LensPrediction;
 import org.lens4j.analysis.lens.LogitLensResult;
@@ -57,7 +57,7 @@ public final class TextTables {
     }
 
     /** Head scores as a layer x head grid. */
-    public static String headScores(HeadScores scores) {
+    public static String headScores(LayerHeadScores scores) {
         return grid(scores.toArray(), "H");
     }
 

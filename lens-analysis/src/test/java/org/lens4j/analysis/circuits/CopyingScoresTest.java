@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.lens4j.analysis.AnalysisFixtures;
-import org.lens4j.analysis.HeadScores;
+import org.lens4j.analysis.heads.LayerHeadScores;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.HookedTransformerConfig;
 import org.lens4j.core.HookedTransformerConfig.NormalizationType;
@@ -54,11 +54,11 @@ class CopyingScoresTest {
         }
         JsonArray expected = reference.getAsJsonArray(name);
         try (HookedTransformer model = AnalysisFixtures.model(name, manager)) {
-            HeadScores scores = CopyingScores.compute(model);
-            assertThat(scores.nLayers()).isEqualTo(expected.size());
-            for (int l = 0; l < scores.nLayers(); l++) {
+            LayerHeadScores scores = CopyingScores.compute(model);
+            assertThat(scores.layers()).isEqualTo(expected.size());
+            for (int l = 0; l < scores.layers(); l++) {
                 JsonArray row = expected.get(l).getAsJsonArray();
-                assertThat(scores.nHeads()).isEqualTo(row.size());
+                assertThat(scores.heads()).isEqualTo(row.size());
                 for (int h = 0; h < row.size(); h++) {
                     assertThat(scores.get(l, h)).as("L%dH%d", l, h).isCloseTo(row.get(h).getAsDouble(), within(1e-5));
                 }
@@ -103,7 +103,7 @@ class CopyingScoresTest {
     @Test
     void rankingPutsTheHighestFirst() {
         try (HookedTransformer model = AnalysisFixtures.model("gpt2_style_2l", manager)) {
-            HeadScores scores = CopyingScores.compute(model);
+            LayerHeadScores scores = CopyingScores.compute(model);
             var top = scores.top(3);
             assertThat(top).hasSize(3);
             assertThat(top.get(0).value()).isGreaterThanOrEqualTo(top.get(1).value());

@@ -1,5 +1,7 @@
 package org.lens4j.analysis.report;
 
+import org.lens4j.analysis.heads.LayerHeadScores;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,8 +26,8 @@ class HeadReportWriterTest {
 
     @Test
     void topHeadsAreSortedAndSkipUnscoredHeads() {
-        List<HeadScoreTable.HeadScore> top = table().top("induction", 10);
-        assertThat(top).extracting(HeadScoreTable.HeadScore::label)
+        List<LayerHeadScores.Entry> top = table().top("induction", 10);
+        assertThat(top).extracting(LayerHeadScores.Entry::label)
                 .containsExactly("L1H0", "L1H1", "L0H0", "L0H1", "L0H2");
         assertThatThrownBy(() -> table().top("copying", 1)).hasMessageContaining("copying");
         assertThatThrownBy(() -> table().put("x", new double[][] {{1, 2, 3}})).hasMessageContaining("1 layers");
