@@ -19,16 +19,16 @@ import org.lens4j.core.testing.Fixtures;
 
 /**
  * Every {@code patching.*} result of the TransformerLens 2.12 fixtures ({@code analysis.safetensors}) on the
- * fast path, and the smaller sweeps on TransformerLens's plain loop of one forward pass per patch (the large
- * ones are compared between the two paths in {@link FastPathTest}).
+ * fast path, and some on TransformerLens's plain loop of one forward pass per patch ({@link FastPathTest}
+ * compares the two paths on every kind of patch).
  */
 class PatchingFixtureTest {
 
     private static final double ATOL = 1e-5;
 
-    /** Sweeps of hundreds of patches, run on the fast path only here. */
-    private static final Set<String> LARGE =
-            Set.of("attn_head_pattern_dest_src_pos", "attn_head_by_pos_every", "attn_head_all_pos_every", "block_every");
+    /** The results also checked on the plain loop (the fast path is compared with it on all kinds of patch). */
+    private static final Set<String> PLAIN_TOO = Set.of("resid_pre", "attn_out", "attn_head_out_all_pos",
+            "attn_head_v_all_pos", "attn_head_pattern_all_pos");
 
     private NDManager manager;
 
@@ -78,7 +78,7 @@ class PatchingFixtureTest {
             List<String> done = List.of(FixtureMetadata.read(name, "analysis.safetensors").get("patching_done").split(","));
             assertThat(functions.keySet()).containsAll(done);
             for (String fn : done) {
-                if (!fast && LARGE.contains(fn)) {
+                if (!fast && !PLAIN_TOO.contains(fn)) {
                     continue;
                 }
                 PatchingResult r = functions.get(fn).apply(null);
