@@ -37,7 +37,8 @@ import org.lens4j.core.ReturnType;
  * double m = paths.patch(corruptedTokens, cleanCache, metric, List.of(Node.head(0, 3)),
  *         List.of(Node.headInput(1, 0, "q"), Node.headInput(1, 2, "q")));
  * // every head as the sender -> the logits: [layer, head]
- * PatchingResult r = paths.sweepSenderHeads(corruptedTokens, cleanCache, metric, List.of(Node.of("blocks.1.hook_resid_post")));
+ * PatchingResult r = paths.sweepSenderHeads(corruptedTokens, cleanCache, metric,
+ *         List.of(Node.of("blocks.1.hook_resid_post")));
  * }</pre>
  */
 public final class PathPatching {
