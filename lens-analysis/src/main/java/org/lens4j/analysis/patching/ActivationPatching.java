@@ -1,6 +1,7 @@
 package org.lens4j.analysis.patching;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -54,7 +55,7 @@ public final class ActivationPatching {
      */
     public PatchingResult sweep(PatchSweep sweep, NDArray corruptedTokens, ActivationCache cleanCache,
             PatchingMetric metric) {
-        long nPositions = PatchRunner.batchTokens(corruptedTokens).getShape().get(1);
+        long nPositions = PatchRunner.tokensShape(corruptedTokens).get(1);
         List<int[]> indices = sweep.indices(model.config(), nPositions);
         double[] values = patch(sweep.activationName(), sweep.setter(), indices, corruptedTokens, cleanCache, metric,
                 sweep.activationName());
@@ -76,7 +77,7 @@ public final class ActivationPatching {
 
     private double[] patch(String activationName, PatchSetter setter, List<int[]> indices, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric, String task) {
-        NDArray tokens = PatchRunner.batchTokens(corruptedTokens);
+        Shape tokens = PatchRunner.tokensShape(corruptedTokens);
         if (!cleanCache.hasBatchDim()) {
             throw new IllegalArgumentException("the clean cache has no batch axis (removeBatchDim); patching needs one");
         }
@@ -95,15 +96,15 @@ public final class ActivationPatching {
                     : new PatchRunner.Edit(hookName, act -> setter.patch(act, idx, clean));
             variants.add(new PatchRunner.Variant(List.of(edit)));
         }
-        return runner.metrics(tokens, variants, metric, "patching " + task);
+        return runner.metrics(corruptedTokens, variants, metric, "patching " + task);
     }
 
     /** The clean activation, checked to come from a batch of the corrupted tokens' size. */
-    static NDArray cleanActivation(ActivationCache cleanCache, String hookName, NDArray tokens) {
+    static NDArray cleanActivation(ActivationCache cleanCache, String hookName, Shape tokens) {
         NDArray clean = cleanCache.get(hookName);
-        if (clean.getShape().get(0) != tokens.getShape().get(0)) {
+        if (clean.getShape().get(0) != tokens.get(0)) {
             throw new IllegalArgumentException("clean activation '" + hookName + "' has shape " + clean.getShape()
-                    + " but the corrupted tokens are " + tokens.getShape() + ": use clean and corrupted prompts of the "
+                    + " but the corrupted tokens are " + tokens + ": use clean and corrupted prompts of the "
                     + "same shape");
         }
         return clean;

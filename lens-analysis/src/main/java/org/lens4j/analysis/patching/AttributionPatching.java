@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -69,16 +70,18 @@ public final class AttributionPatching implements AutoCloseable {
      */
     public static AttributionPatching run(HookedTransformer model, NDArray corruptedTokens, ActivationCache cleanCache,
             PatchingMetric metric, Predicate<String> names) {
-        NDArray tokens = PatchRunner.batchTokens(corruptedTokens);
-        NDManager manager = tokens.getManager().newSubManager();
-        try {
+        Shape tokensShape = PatchRunner.tokensShape(corruptedTokens);
+        NDManager manager = corruptedTokens.getManager().newSubManager();
+        try (NDManager scratch = manager.newSubManager()) {
+            // the forward and backward passes, the probes and the corrupted activations live in scratch
+            NDArray tokens = PatchRunner.copyTokens(corruptedTokens, scratch);
             Map<String, NDArray> corrupted = new LinkedHashMap<>();
             Map<String, List<NDArray>> probes = new LinkedHashMap<>();
             // Adds a zero that requires a gradient at each point: its gradient is dmetric/dactivation. A point
             // that fires more than once (ln1 feeding q, k and v separately) gets one probe per firing.
             Hook probe = Hook.matching(n -> names.test(n) && cleanCache.contains(n), (act, hp) -> {
-                corrupted.computeIfAbsent(hp.name(), n -> HookPoint.keep(act, manager));
-                NDArray zero = manager.zeros(act.getShape(), act.getDataType());
+                corrupted.computeIfAbsent(hp.name(), n -> HookPoint.keep(act, scratch));
+                NDArray zero = scratch.zeros(act.getShape(), act.getDataType());
                 NDScope.unregister(zero); // it must outlive the forward pass's scope
                 zero.setRequiresGradient(true);
                 probes.computeIfAbsent(hp.name(), n -> new ArrayList<>()).add(zero);
@@ -102,7 +105,7 @@ public final class AttributionPatching implements AutoCloseable {
                         for (NDArray more : e.getValue().subList(1, e.getValue().size())) {
                             grad = grad.add(more.getGradient());
                         }
-                        NDArray clean = ActivationPatching.cleanActivation(cleanCache, name, tokens);
+                        NDArray clean = ActivationPatching.cleanActivation(cleanCache, name, tokensShape);
                         NDArray delta = clean.sub(corrupted.get(name));
                         // masked attention scores are -inf in both runs: no change there
                         delta = NDArrays.where(delta.isNaN(), delta.zerosLike(), delta);
@@ -112,11 +115,8 @@ public final class AttributionPatching implements AutoCloseable {
                         attributions.put(name, attribution);
                     }
                 }
-            } finally {
-                probes.values().forEach(list -> list.forEach(NDArray::close));
-                corrupted.values().forEach(NDArray::close);
             }
-            return new AttributionPatching(model.config(), tokens.getShape().get(1), manager, attributions, value);
+            return new AttributionPatching(model.config(), tokensShape.get(1), manager, attributions, value);
         } catch (RuntimeException e) {
             manager.close();
             throw e;

@@ -121,11 +121,11 @@ public final class CausalTracing {
      * @return the scores {@code [layer, pos]} and the clean and corrupted baselines
      */
     public Trace trace(NDArray tokens, int subjectStart, int subjectEnd, PatchingMetric metric) {
-        NDArray one = PatchRunner.batchTokens(tokens);
-        if (one.getShape().get(0) != 1) {
-            throw new IllegalArgumentException("causal tracing takes one prompt, not a batch of " + one.getShape().get(0));
+        Shape one = PatchRunner.tokensShape(tokens);
+        if (one.get(0) != 1) {
+            throw new IllegalArgumentException("causal tracing takes one prompt, not a batch of " + one.get(0));
         }
-        long nPositions = one.getShape().get(1);
+        long nPositions = one.get(1);
         if (subjectStart < 0 || subjectEnd > nPositions || subjectStart >= subjectEnd) {
             throw new IllegalArgumentException("subject positions [" + subjectStart + ", " + subjectEnd
                     + ") are not a non-empty range inside the " + nPositions + " positions");
@@ -134,9 +134,8 @@ public final class CausalTracing {
         if (kind != Kind.RESID && kind != Kind.ATTN && model.config().attnOnly()) {
             throw new IllegalArgumentException("the model is attention-only: it has no " + kind.activation());
         }
-        try (NDManager m = one.getManager().newSubManager()) {
-            NDArray batch = one.repeat(0, samples);
-            batch.attach(m);
+        try (NDManager m = tokens.getManager().newSubManager()) {
+            NDArray batch = PatchRunner.copyTokens(tokens, m).repeat(0, samples);
             NDArray noise = noise(subjectEnd - subjectStart, m);
             Hook corrupt = Hook.of("hook_embed", (emb, hp) -> {
                 NDArray out = emb.duplicate();

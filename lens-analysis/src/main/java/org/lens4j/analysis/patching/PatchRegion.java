@@ -2,7 +2,9 @@ package org.lens4j.analysis.patching;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import java.util.List;
@@ -112,6 +114,42 @@ public final class PatchRegion implements PatchSetter {
         Shape full = stacked.getShape();
         NDArray m = stacked.getManager().create(mask, new Shape(maskShape)).broadcast(full);
         return NDArrays.where(m, clean.expandDims(0).broadcast(full), stacked);
+    }
+
+    /**
+     * Whether each region holds different values in two activations (NaN counts as different).
+     *
+     * @param a {@code [batch, ...]}
+     * @param b the same shape
+     * @return one flag per region, row-major over the region axes (as {@link #flatIndex})
+     */
+    boolean[] differs(NDArray a, NDArray b) {
+        // the temporaries would land in a's manager: free them here
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            long[] counts = sumPerRegion(a.neq(b).toType(DataType.INT32, false)).toType(DataType.INT64, false)
+                    .toLongArray();
+            boolean[] out = new boolean[counts.length];
+            for (int i = 0; i < counts.length; i++) {
+                out[i] = counts[i] > 0;
+            }
+            return out;
+        }
+    }
+
+    /** The row-major position of an index's region among all regions of an activation, or -1 if out of range. */
+    int flatIndex(Shape shape, int[] index) {
+        if (index.length != axes.length + 1) {
+            return -1;
+        }
+        int flat = 0;
+        for (int i = 0; i < axes.length; i++) {
+            if (axes[i] >= shape.dimension() || index[i + 1] < 0 || index[i + 1] >= shape.get(axes[i])) {
+                return -1;
+            }
+            flat = flat * (int) shape.get(axes[i]) + index[i + 1];
+        }
+        return flat;
     }
 
     /**

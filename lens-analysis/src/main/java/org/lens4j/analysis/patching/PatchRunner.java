@@ -9,7 +9,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -104,17 +106,25 @@ final class PatchRunner {
     }
 
     /**
-     * Checks tokens and returns them as {@code [batch, pos]}.
+     * Checks tokens and returns their shape as {@code [batch, pos]}.
      *
      * @param tokens {@code [batch, pos]} or {@code [pos]} integer token ids
      */
-    static NDArray batchTokens(NDArray tokens) {
+    static Shape tokensShape(NDArray tokens) {
         Shape s = tokens.getShape();
         if (!tokens.getDataType().isInteger() || (s.dimension() != 1 && s.dimension() != 2)) {
             throw new IllegalArgumentException("tokens must be integer [batch, pos] or [pos], not " + tokens.getDataType()
                     + " " + s);
         }
-        return s.dimension() == 1 ? tokens.reshape(1, s.get(0)) : tokens;
+        return s.dimension() == 1 ? new Shape(1, s.get(0)) : s;
+    }
+
+    /** A copy of the tokens as {@code [batch, pos]}, owned by {@code m} (so nothing lands in the caller's manager). */
+    static NDArray copyTokens(NDArray tokens, NDManager m) {
+        Shape s = tokensShape(tokens);
+        NDArray copy = tokens.duplicate();
+        copy.attach(m);
+        return copy.getShape().equals(s) ? copy : copy.reshape(s);
     }
 
     /** The metric of each variant. */
@@ -163,12 +173,11 @@ final class PatchRunner {
             List<String> captures) {}
 
     private void run(NDArray tokens, List<Variant> variants, Results results, String task) {
-        NDArray t = batchTokens(tokens);
+        tokensShape(tokens);
         List<Variant> resolved = resolve(variants);
-        try (NDManager root = t.getManager().newSubManager();
+        try (NDManager root = tokens.getManager().newSubManager();
                 ProgressBar bar = progressBar(task, variants.size())) {
-            NDArray base = t.duplicate();
-            base.attach(root);
+            NDArray base = copyTokens(tokens, root);
             if (useFastPath(resolved, results.captures())) {
                 runFast(base, resolved, results, bar, root);
             } else {
@@ -267,32 +276,53 @@ final class PatchRunner {
             }
         }
 
-        // Variants by the first block they touch: before it, the residual stream is the base run's.
-        TreeMap<Integer, List<Integer>> byStart = new TreeMap<>();
-        for (int i = 0; i < variants.size(); i++) {
-            // A variant without edits still runs the last block (its output is not cached).
-            int start = stop - 1;
-            for (Edit e : variants.get(i).edits()) {
-                start = Math.min(start, model.hookPoint(e.hookName()).layer());
-            }
-            for (String c : results.captures()) {
-                start = Math.min(start, model.hookPoint(c).layer());
-            }
-            byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(i);
-        }
-
         Set<String> baseNames = new HashSet<>();
         for (int l = 0; l < nLayers; l++) {
             baseNames.add(ActNames.getActName("resid_pre", l));
         }
         baseNames.add("hook_pos_embed");
-        CacheOptions cacheOptions = CacheOptions.filter(baseNames::contains)
-                .withForward(ForwardOptions.builder().returnType(ReturnType.NONE).build());
+        if (results.metric() != null) {
+            for (Variant v : variants) {
+                if (singleRegionPatch(v) != null) {
+                    baseNames.add(v.edits().get(0).hookName());
+                }
+            }
+        }
+        CacheOptions cacheOptions = CacheOptions.filter(baseNames::contains).withForward(ForwardOptions.builder()
+                .returnType(results.metric() == null ? ReturnType.NONE : ReturnType.LOGITS).build());
         CachedRun baseRun;
         try (HookScope s = model.hooks(baseHooks.toArray(Hook[]::new))) {
             baseRun = model.runWithCache(tokens, cacheOptions);
         }
         try (baseRun) {
+            boolean[] unchanged = results.metric() == null ? new boolean[variants.size()]
+                    : unchangedByPatch(variants, baseRun.cache());
+            if (results.metric() != null) {
+                double baseMetric = results.metric().value(baseRun.logits());
+                for (int i = 0; i < variants.size(); i++) {
+                    if (unchanged[i]) {
+                        results.values()[i] = baseMetric;
+                    }
+                }
+            }
+            // Variants by the first block they touch: before it, the residual stream is the base run's.
+            TreeMap<Integer, List<Integer>> byStart = new TreeMap<>();
+            for (int i = 0; i < variants.size(); i++) {
+                if (unchanged[i]) {
+                    continue;
+                }
+                // A variant without edits still runs the last block (its output is not cached).
+                int start = stop - 1;
+                for (Edit e : variants.get(i).edits()) {
+                    start = Math.min(start, model.hookPoint(e.hookName()).layer());
+                }
+                for (String c : results.captures()) {
+                    start = Math.min(start, model.hookPoint(c).layer());
+                }
+                byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(i);
+            }
+            int skipped = variants.size() - byStart.values().stream().mapToInt(List::size).sum();
+            step(bar, skipped);
             int perForward = (int) Math.max(1, rowsPerForward(tokens.getShape().get(1), results.metric()) / batch);
             for (Map.Entry<Integer, List<Integer>> group : byStart.entrySet()) {
                 List<Integer> ids = group.getValue();
@@ -303,6 +333,38 @@ final class PatchRunner {
                 }
             }
         }
+    }
+
+    /** The variant's only edit if it is a region patch, else null. */
+    private static RegionPatch singleRegionPatch(Variant v) {
+        return v.edits().size() == 1 ? v.edits().get(0).region() : null;
+    }
+
+    /**
+     * Which variants write into their region exactly the values the base run has there (e.g. positions
+     * before the corrupted token): their run is the base run, so they need no forward pass.
+     */
+    private static boolean[] unchangedByPatch(List<Variant> variants, ActivationCache base) {
+        boolean[] unchanged = new boolean[variants.size()];
+        // regions that differ, per hook, region setter and clean array
+        Map<String, Map<PatchRegion, Map<NDArray, boolean[]>>> differs = new HashMap<>();
+        for (int i = 0; i < variants.size(); i++) {
+            RegionPatch r = singleRegionPatch(variants.get(i));
+            if (r == null) {
+                continue;
+            }
+            String hook = variants.get(i).edits().get(0).hookName();
+            NDArray baseAct = base.get(hook);
+            if (!baseAct.getShape().equals(r.clean().getShape())) {
+                continue; // the patch itself reports the mismatch
+            }
+            boolean[] d = differs.computeIfAbsent(hook, h -> new HashMap<>())
+                    .computeIfAbsent(r.region(), x -> new IdentityHashMap<>())
+                    .computeIfAbsent(r.clean(), c -> r.region().differs(c, baseAct));
+            int flat = r.region().flatIndex(baseAct.getShape(), r.index());
+            unchanged[i] = flat >= 0 && !d[flat];
+        }
+        return unchanged;
     }
 
     /** One forward pass carrying the variants of a chunk, from block {@code start} to {@code stop}. */

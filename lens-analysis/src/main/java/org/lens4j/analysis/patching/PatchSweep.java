@@ -35,11 +35,14 @@ public record PatchSweep(String activationName, List<String> axisNames, PatchSet
     public static final PatchSweep ATTN_HEAD_OUT_BY_POS =
             of("z", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
     /** Head queries by position, {@code [layer, pos, head]}. */
-    public static final PatchSweep ATTN_HEAD_Q_BY_POS = of("q", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
+    public static final PatchSweep ATTN_HEAD_Q_BY_POS =
+            of("q", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
     /** Head keys by position, {@code [layer, pos, head]}. */
-    public static final PatchSweep ATTN_HEAD_K_BY_POS = of("k", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
+    public static final PatchSweep ATTN_HEAD_K_BY_POS =
+            of("k", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
     /** Head values by position, {@code [layer, pos, head]}. */
-    public static final PatchSweep ATTN_HEAD_V_BY_POS = of("v", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
+    public static final PatchSweep ATTN_HEAD_V_BY_POS =
+            of("v", PatchSetter.LAYER_POS_HEAD_VECTOR, "layer", "pos", "head");
     /** Head patterns by destination position, {@code [layer, head, dest_pos]}. */
     public static final PatchSweep ATTN_HEAD_PATTERN_BY_POS =
             of("pattern", PatchSetter.LAYER_HEAD_POS_PATTERN, "layer", "head_index", "dest_pos");

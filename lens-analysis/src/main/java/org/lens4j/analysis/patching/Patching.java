@@ -47,7 +47,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_resid_pre}: patches the residual stream before each block, by position; {@code [n_layers, pos]}.
+     * {@code get_act_patch_resid_pre}: patches the residual stream before each block, by position;
+     * {@code [n_layers, pos]}.
      */
     public static PatchingResult getActPatchResidPre(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -55,7 +56,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_resid_mid}: patches the residual stream between attention and MLP, by position; {@code [n_layers, pos]}.
+     * {@code get_act_patch_resid_mid}: patches the residual stream between attention and MLP, by position;
+     * {@code [n_layers, pos]}.
      */
     public static PatchingResult getActPatchResidMid(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -75,7 +77,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_out_by_pos}: patches each head's output (z), by position; {@code [n_layers, pos, n_heads]}.
+     * {@code get_act_patch_attn_head_out_by_pos}: patches each head's output (z), by position;
+     * {@code [n_layers, pos, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadOutByPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -83,7 +86,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_q_by_pos}: patches each head's queries, by position; {@code [n_layers, pos, n_heads]}.
+     * {@code get_act_patch_attn_head_q_by_pos}: patches each head's queries, by position;
+     * {@code [n_layers, pos, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadQByPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -91,7 +95,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_k_by_pos}: patches each head's keys, by position; {@code [n_layers, pos, n_heads]}.
+     * {@code get_act_patch_attn_head_k_by_pos}: patches each head's keys, by position;
+     * {@code [n_layers, pos, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadKByPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -99,7 +104,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_v_by_pos}: patches each head's values, by position; {@code [n_layers, pos, n_heads]}.
+     * {@code get_act_patch_attn_head_v_by_pos}: patches each head's values, by position;
+     * {@code [n_layers, pos, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadVByPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -107,31 +113,38 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_pattern_by_pos}: patches each head's attention pattern, by destination position; {@code [n_layers, n_heads, dest_pos]}.
+     * {@code get_act_patch_attn_head_pattern_by_pos}: patches each head's attention pattern, by destination position;
+     * {@code [n_layers, n_heads, dest_pos]}.
      */
     public static PatchingResult getActPatchAttnHeadPatternByPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
-        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_PATTERN_BY_POS, corruptedTokens, cleanCache, metric);
+        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_PATTERN_BY_POS,
+                corruptedTokens, cleanCache, metric);
     }
 
     /**
-     * {@code get_act_patch_attn_head_pattern_dest_src_pos}: patches each single entry of each head's attention pattern; {@code [n_layers, n_heads, dest_pos, src_pos]}.
+     * {@code get_act_patch_attn_head_pattern_dest_src_pos}: patches each single entry of each head's attention pattern;
+     * {@code [n_layers, n_heads, dest_pos, src_pos]}.
      */
     public static PatchingResult getActPatchAttnHeadPatternDestSrcPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
-        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_PATTERN_DEST_SRC_POS, corruptedTokens, cleanCache, metric);
+        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_PATTERN_DEST_SRC_POS,
+                corruptedTokens, cleanCache, metric);
     }
 
     /**
-     * {@code get_act_patch_attn_head_out_all_pos}: patches each head's output (z) at all positions; {@code [n_layers, n_heads]}.
+     * {@code get_act_patch_attn_head_out_all_pos}: patches each head's output (z) at all positions;
+     * {@code [n_layers, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadOutAllPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
-        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_OUT_ALL_POS, corruptedTokens, cleanCache, metric);
+        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_OUT_ALL_POS,
+                corruptedTokens, cleanCache, metric);
     }
 
     /**
-     * {@code get_act_patch_attn_head_q_all_pos}: patches each head's queries at all positions; {@code [n_layers, n_heads]}.
+     * {@code get_act_patch_attn_head_q_all_pos}: patches each head's queries at all positions;
+     * {@code [n_layers, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadQAllPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -139,7 +152,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_k_all_pos}: patches each head's keys at all positions; {@code [n_layers, n_heads]}.
+     * {@code get_act_patch_attn_head_k_all_pos}: patches each head's keys at all positions;
+     * {@code [n_layers, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadKAllPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -147,7 +161,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_v_all_pos}: patches each head's values at all positions; {@code [n_layers, n_heads]}.
+     * {@code get_act_patch_attn_head_v_all_pos}: patches each head's values at all positions;
+     * {@code [n_layers, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadVAllPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -155,11 +170,13 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_pattern_all_pos}: patches each head's whole attention pattern; {@code [n_layers, n_heads]}.
+     * {@code get_act_patch_attn_head_pattern_all_pos}: patches each head's whole attention pattern;
+     * {@code [n_layers, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadPatternAllPos(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
-        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_PATTERN_ALL_POS, corruptedTokens, cleanCache, metric);
+        return ActivationPatching.of(model).sweep(PatchSweep.ATTN_HEAD_PATTERN_ALL_POS,
+                corruptedTokens, cleanCache, metric);
     }
 
     /** {@code get_act_patch_block_every}: resid_pre, attn_out and mlp_out stacked; {@code [3, n_layers, pos]}. */
@@ -169,7 +186,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_all_pos_every}: output, query, key, value and pattern of each head at all positions, stacked; {@code [5, n_layers, n_heads]}.
+     * {@code get_act_patch_attn_head_all_pos_every}: output, query, key, value and pattern of each head at all positions, stacked;
+     * {@code [5, n_layers, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadAllPosEvery(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {
@@ -177,7 +195,8 @@ public final class Patching {
     }
 
     /**
-     * {@code get_act_patch_attn_head_by_pos_every}: output, query, key, value and pattern of each head by position, stacked; {@code [5, n_layers, pos, n_heads]}.
+     * {@code get_act_patch_attn_head_by_pos_every}: output, query, key, value and pattern of each head by position, stacked;
+     * {@code [5, n_layers, pos, n_heads]}.
      */
     public static PatchingResult getActPatchAttnHeadByPosEvery(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchingMetric metric) {

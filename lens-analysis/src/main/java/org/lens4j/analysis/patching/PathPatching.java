@@ -2,6 +2,7 @@ package org.lens4j.analysis.patching;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -36,7 +37,8 @@ import org.lens4j.core.ReturnType;
  * double m = paths.patch(corruptedTokens, cleanCache, metric, List.of(Node.head(0, 3)),
  *         List.of(Node.headInput(1, 0, "q"), Node.headInput(1, 2, "q")));
  * // every head as the sender -> the logits: [layer, head]
- * PatchingResult r = paths.sweepSenderHeads(corruptedTokens, cleanCache, metric, List.of(Node.of("blocks.1.hook_resid_post")));
+ * PatchingResult r = paths.sweepSenderHeads(corruptedTokens, cleanCache, metric,
+ *         List.of(Node.of("blocks.1.hook_resid_post")));
  * }</pre>
  */
 public final class PathPatching {
@@ -160,7 +162,7 @@ public final class PathPatching {
 
     private double[] run(NDArray corruptedTokens, ActivationCache cleanCache, PatchingMetric metric,
             List<List<Node>> senderSets, List<Node> receivers, String task) {
-        NDArray tokens = PatchRunner.batchTokens(corruptedTokens);
+        Shape tokensShape = PatchRunner.tokensShape(corruptedTokens);
         if (receivers.isEmpty()) {
             throw new IllegalArgumentException("path patching needs at least one receiver");
         }
@@ -178,15 +180,15 @@ public final class PathPatching {
         }
         CacheOptions frozenOnly = CacheOptions.filter(frozenNames::contains)
                 .withForward(ForwardOptions.builder().returnType(ReturnType.NONE).build());
-        try (NDManager captures = tokens.getManager().newSubManager();
-                CachedRun corrupted = model.runWithCache(tokens, frozenOnly)) {
+        try (NDManager captures = corruptedTokens.getManager().newSubManager();
+                CachedRun corrupted = model.runWithCache(PatchRunner.copyTokens(corruptedTokens, captures), frozenOnly)) {
             // Step 1: senders clean, every other head (and MLP) frozen; record the receivers.
             List<PatchRunner.Variant> first = new ArrayList<>();
             for (List<Node> senders : senderSets) {
-                first.add(senderRun(senders, cleanCache, corrupted.cache(), tokens, lastReceiverLayer));
+                first.add(senderRun(senders, cleanCache, corrupted.cache(), tokensShape, lastReceiverLayer));
             }
             List<String> receiverHooks = receivers.stream().map(Node::hookName).distinct().toList();
-            List<Map<String, NDArray>> recorded = runner.capture(tokens, first, receiverHooks, captures,
+            List<Map<String, NDArray>> recorded = runner.capture(corruptedTokens, first, receiverHooks, captures,
                     task == null ? null : task + " (senders)");
             // Step 2: only the receivers patched, everything downstream recomputed.
             List<PatchRunner.Variant> second = new ArrayList<>();
@@ -198,13 +200,13 @@ public final class PathPatching {
                 }
                 second.add(new PatchRunner.Variant(edits));
             }
-            return runner.metrics(tokens, second, metric, task == null ? null : task + " (receivers)");
+            return runner.metrics(corruptedTokens, second, metric, task == null ? null : task + " (receivers)");
         }
     }
 
     /** The edits of step 1: frozen heads (and MLPs), then the senders' clean values. */
     private PatchRunner.Variant senderRun(List<Node> senders, ActivationCache cleanCache, ActivationCache corrupted,
-            NDArray tokens, int lastReceiverLayer) {
+            Shape tokens, int lastReceiverLayer) {
         if (senders.isEmpty()) {
             throw new IllegalArgumentException("path patching needs at least one sender");
         }

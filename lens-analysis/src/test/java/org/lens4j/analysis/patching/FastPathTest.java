@@ -51,21 +51,29 @@ class FastPathTest {
         Map<String, NDArray> a = analysis(name);
         NDArray corrupted = a.get("patching.corrupted_tokens");
         PatchingMetric metric = PatchingMetric.logitDiff(7, 13);
+        Random random = new Random(3);
         try (HookedTransformer model = FixtureModels.load(name, manager);
                 CachedRun clean = model.runWithCache(a.get("patching.clean_tokens"))) {
             ActivationPatching fast = ActivationPatching.of(model, SMALL_PASSES);
             ActivationPatching plain = ActivationPatching.of(model, PLAIN);
             List<PatchSweep> sweeps = new ArrayList<>(List.of(PatchSweep.RESID_PRE, PatchSweep.RESID_POST,
-                    PatchSweep.ATTN_OUT, PatchSweep.ATTN_HEAD_Q_BY_POS, PatchSweep.ATTN_HEAD_K_ALL_POS,
-                    PatchSweep.ATTN_HEAD_PATTERN_BY_POS));
+                    PatchSweep.ATTN_OUT, PatchSweep.ATTN_HEAD_OUT_BY_POS, PatchSweep.ATTN_HEAD_Q_BY_POS,
+                    PatchSweep.ATTN_HEAD_K_ALL_POS, PatchSweep.ATTN_HEAD_V_BY_POS, PatchSweep.ATTN_HEAD_PATTERN_BY_POS,
+                    PatchSweep.of("attn_scores", PatchSetter.LAYER_HEAD_POS_PATTERN, "layer", "head", "dest_pos")));
             if (!model.config().attnOnly()) {
                 sweeps.add(PatchSweep.RESID_MID);
                 sweeps.add(PatchSweep.MLP_OUT);
                 sweeps.add(PatchSweep.of("post", PatchSetter.LAYER_POS, "layer", "pos"));
             }
             for (PatchSweep s : sweeps) {
-                PatchingResult f = fast.sweep(s, corrupted, clean.cache(), metric);
-                PatchingResult p = plain.sweep(s, corrupted, clean.cache(), metric);
+                // ten random patches of each kind, some of them before the corrupted position (no-ops)
+                List<int[]> all = s.indices(model.config(), corrupted.getShape().get(1));
+                List<int[]> some = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    some.add(all.get(random.nextInt(all.size())));
+                }
+                PatchingResult f = fast.patch(s.activationName(), s.setter(), some, corrupted, clean.cache(), metric);
+                PatchingResult p = plain.patch(s.activationName(), s.setter(), some, corrupted, clean.cache(), metric);
                 assertClose(s.activationName() + " " + s.axisNames(), f.toNDArray(manager), p.toNDArray(manager), ATOL);
             }
         }
