@@ -222,27 +222,28 @@ public final class ModelLoader implements PretrainedLoader {
         }
         String tokenizerRepo = pc.config().tokenizerName() != null ? pc.config().tokenizerName()
                 : info != null ? info.tokenizerRepo() : repoId;
-        Tokenizer tokenizer = PretrainedTokenizers.fromHub(client, tokenizerRepo,
+        PretrainedTokenizers.Source tokenizer = PretrainedTokenizers.fromHub(client, tokenizerRepo,
                 tokenizerRepo.equals(repoId) ? revision : null, pc.config());
         return assemble(pc, weights, tokenizer, options);
     }
 
-    /** Reads, converts, casts and processes the weights; attaches the tokenizer (closed if loading fails). */
-    private static HookedTransformer assemble(PretrainedConfig pc, Path weights, Tokenizer tokenizer, LoadOptions options)
-            throws IOException {
-        HookedTransformer model;
+    /**
+     * Reads, converts, casts and processes the weights, then loads and attaches the tokenizer (after the
+     * weights, so its memory does not add to the peak of loading them).
+     */
+    private static HookedTransformer assemble(PretrainedConfig pc, Path weights, PretrainedTokenizers.Source tokenizer,
+            LoadOptions options) throws IOException {
+        HookedTransformer model = build(pc, weights, options);
         try {
-            model = build(pc, weights, options);
-        } catch (IOException | RuntimeException e) {
-            if (tokenizer != null) {
-                tokenizer.close();
+            Tokenizer t = tokenizer.open();
+            if (t != null) {
+                model.setTokenizer(t);
             }
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
             throw e;
         }
-        if (tokenizer != null) {
-            model.setTokenizer(tokenizer);
-        }
-        return model;
     }
 
     private static HookedTransformer build(PretrainedConfig pc, Path weights, LoadOptions options) throws IOException {
