@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -138,21 +139,35 @@ class ArenaBracketsTest {
         int[] first1000 = IntStream.range(0, 1000).toArray();
         assertThat(tokenize(strings, first1000)).isEqualTo(to2d(fixture("inputs.safetensors").get("tokens")));
 
-        // Shortest first, so each batch is padded little; the attention mask hides the padding.
-        int[] order = IntStream.range(0, strings.length).boxed()
-                .sorted(Comparator.comparingInt(i -> strings[i].length())).mapToInt(Integer::intValue).toArray();
+        // The model is deterministic: each distinct string (half of the 100,000) is classified once and
+        // counted as often as it occurs. Shortest first, so batches are padded little; the mask hides padding.
+        Map<String, Integer> occurrences = new HashMap<>();
+        for (String s : strings) {
+            occurrences.merge(s, 1, Integer::sum);
+        }
+        Map<String, Boolean> label = new HashMap<>();
+        for (int i = 0; i < strings.length; i++) {
+            Boolean previous = label.put(strings[i], balanced[i]);
+            assertThat(previous == null || previous == balanced[i]).as("one label per string").isTrue();
+        }
+        String[] distinct = occurrences.keySet().stream()
+                .sorted(Comparator.comparingInt(String::length).thenComparing(Comparator.naturalOrder()))
+                .toArray(String[]::new);
         int batchSize = 1000;
         long correct = 0;
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(modelDir)) {
-            for (int start = 0; start < order.length; start += batchSize) {
-                int[] batchIndices = Arrays.copyOfRange(order, start, Math.min(order.length, start + batchSize));
+            for (int start = 0; start < distinct.length; start += batchSize) {
+                int[] batchIndices = IntStream.range(start, Math.min(distinct.length, start + batchSize)).toArray();
                 try (NDManager batch = manager.newSubManager()) {
-                    NDArray tokens = batch.create(tokenize(strings, batchIndices));
+                    NDArray tokens = batch.create(tokenize(distinct, batchIndices));
                     NDArray mask = tokens.neq(PAD).toType(DataType.INT64, false);
                     NDArray logits = model.run(tokens, ForwardOptions.builder().attentionMask(mask).build()).logits();
                     long[] predictions = logits.get(new NDIndex(":, 0")).argMax(1).toLongArray();
                     for (int i = 0; i < predictions.length; i++) {
-                        correct += (predictions[i] == 1) == balanced[batchIndices[i]] ? 1 : 0;
+                        String s = distinct[batchIndices[i]];
+                        if ((predictions[i] == 1) == label.get(s)) {
+                            correct += occurrences.get(s);
+                        }
                     }
                 }
             }

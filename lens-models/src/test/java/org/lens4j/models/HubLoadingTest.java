@@ -192,6 +192,17 @@ class HubLoadingTest {
     }
 
     @Test
+    void localDirectoriesNeverTouchTheHub() throws IOException {
+        try (HookedTransformer gpt2 = HookedTransformer.fromPretrained(tinyGpt2WithGpt2Vocabulary().toString());
+             HookedTransformer tiny = HookedTransformer.fromPretrained(TestModels.hfGpt2Dir(tmp.resolve("tiny")))) {
+            assertThat(gpt2.tokenizer().toTokens("Hello world", false)).containsExactly(15496, 995);
+            assertThat(tiny.config().dVocab()).isEqualTo(100);
+        }
+        assertThat(hub.requestCount()).isZero();
+        assertThat(tmp.resolve("hf")).doesNotExist();
+    }
+
+    @Test
     void aShardedRepoDownloadsEveryShard() throws IOException {
         Path repo = Files.createDirectories(tmp.resolve("sharded"));
         Fixtures.copy("hf_gpt2_tiny", "model/config.json", repo.resolve("config.json"));

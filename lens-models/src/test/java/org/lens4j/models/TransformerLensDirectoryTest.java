@@ -2,17 +2,22 @@ package org.lens4j.models;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.lens4j.core.testing.ArrayAssert.assertClose;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lens4j.core.HookedTransformer;
+import org.lens4j.core.HookedTransformerConfig;
 import org.lens4j.core.HookedTransformerConfig.NormalizationType;
 import org.lens4j.core.testing.Fixtures;
 
@@ -86,6 +91,29 @@ class TransformerLensDirectoryTest {
         try (HookedTransformer model = HookedTransformer.fromPretrained(dir)) {
             assertThat(model.config().normalizationType()).as("shortformer: fold_ln is refused").isEqualTo(NormalizationType.LN);
             TestModels.assertMatchesOutputs(model, "attn_only_2l_shortformer", "processed/outputs.safetensors", 1e-5);
+        }
+    }
+
+    /** The old LNPre SoLU models: their files hold LN weights, folded when processing and ignored otherwise. */
+    @Test
+    void normWeightsOfAPreNormModelAreFoldedOrIgnored() throws IOException {
+        Path dir = tmp.resolve("SoLU_1L_lnpre");
+        TestModels.writeNeelRepo("solu_ln_1l", dir, false, manager);
+        Files.writeString(dir.resolve("config.json"),
+                Files.readString(dir.resolve("config.json")).replace("\"normalization\":\"LN\"", "\"normalization\":\"LNPre\""));
+
+        try (HookedTransformer model = HookedTransformer.fromPretrained(dir)) {
+            TestModels.assertMatchesOutputs(model, "solu_ln_1l", "processed/outputs.safetensors", 1e-5);
+        }
+        Map<String, NDArray> withoutNorms = new LinkedHashMap<>(Fixtures.tensors("solu_ln_1l", "model/weights.safetensors", manager));
+        withoutNorms.keySet().removeIf(k -> k.contains("ln"));
+        HookedTransformerConfig lnPre = Fixtures.config("solu_ln_1l", "model/config.json").toBuilder()
+                .normalizationType(NormalizationType.LN_PRE).build();
+        NDArray tokens = Fixtures.tensors("solu_ln_1l", "inputs.safetensors", manager).get("tokens");
+        try (HookedTransformer loaded = HookedTransformer.fromPretrainedNoProcessing(dir);
+             HookedTransformer expected = HookedTransformer.fromStateDict(lnPre, withoutNorms)) {
+            assertThat(loaded.stateDict()).doesNotContainKeys("blocks.0.ln1.w", "blocks.0.mlp.ln.b", "ln_final.w");
+            assertClose("logits", loaded.forward(tokens), expected.forward(tokens), 0);
         }
     }
 
