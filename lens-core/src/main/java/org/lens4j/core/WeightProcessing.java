@@ -120,13 +120,17 @@ public final class WeightProcessing {
         if (b != null) {
             NDArray oldBias = bias(sd, bKey, inAxis == 1 ? new Shape(ws.get(0), ws.get(2)) : new Shape(outSize),
                     weight.getManager());
-            replace(sd, bKey, oldBias.add(weight.mul(b.reshape(vecShape)).sum(new int[] {inAxis})));
+            // The product is as big as W: free it at once (W_U's is 150 MB for GPT-2), not when the manager closes.
+            try (NDArray product = weight.mul(b.reshape(vecShape)); NDArray folded = product.sum(new int[] {inAxis})) {
+                replace(sd, bKey, oldBias.add(folded));
+            }
         }
         NDArray scaled = w == null ? weight.duplicate() : weight.mul(w.reshape(vecShape));
         if (centre) {
-            NDArray centred = scaled.sub(scaled.mean(new int[] {inAxis}, true));
-            scaled.close();
-            scaled = centred;
+            // In place: scaled is a new array, and a second W-sized copy would be 150 MB more for GPT-2's W_U.
+            try (NDArray mean = scaled.mean(new int[] {inAxis}, true)) {
+                scaled.subi(mean);
+            }
         }
         replace(sd, wKey, scaled);
     }

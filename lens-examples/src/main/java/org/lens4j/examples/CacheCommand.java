@@ -19,6 +19,7 @@ import org.lens4j.core.LoadOptions;
 import org.lens4j.core.ProcessingOptions;
 import org.lens4j.core.ReturnType;
 import org.lens4j.core.io.Safetensors;
+import org.lens4j.models.ModelLoader;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,9 +34,16 @@ import picocli.CommandLine.Option;
 public final class CacheCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true,
-            description = "A model directory (TransformerLens config.json + weights.safetensors), or what "
-                    + "HookedTransformer.fromPretrained accepts.")
+            description = "A registry name or alias (gpt2, attn-only-2l, ...), a hub repo id (org/name), a model "
+                    + "directory (Hugging Face GPT-2, TransformerLens or Neel Nanda layout), or a checkpoint file "
+                    + "(with --config, or with a config.json next to it).")
     String model;
+
+    @Option(names = "--config", description = "The config.json of a single checkpoint file given as --model.")
+    Path config;
+
+    @Option(names = "--revision", description = "Hub revision (branch, tag or commit) for a hub model (default main).")
+    String revision;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     TokenSource tokens;
@@ -68,9 +76,11 @@ public final class CacheCommand implements Callable<Integer> {
             case "float64" -> DataType.FLOAT64;
             default -> throw new IllegalArgumentException("--dtype must be float32 or float64, not " + dtype);
         };
-        LoadOptions options = LoadOptions.defaults().withDtype(type)
+        LoadOptions options = LoadOptions.defaults().withDtype(type).withRevision(revision)
                 .withProcessing(noProcessing ? ProcessingOptions.NONE : ProcessingOptions.DEFAULT);
-        try (HookedTransformer m = HookedTransformer.fromPretrained(model, options);
+        try (HookedTransformer m = config != null
+                     ? new ModelLoader().loadCheckpoint(Path.of(model), config, options)
+                     : HookedTransformer.fromPretrained(model, options);
              NDManager manager = NDManager.newBaseManager()) {
             NDArray input = tokens.inline != null ? parseTokens(tokens.inline, manager) : readTokens(tokens.file, manager);
             CacheOptions cacheOptions = CacheOptions.filter(hookFilter(m))

@@ -101,6 +101,31 @@ class CacheCommandTest {
     }
 
     @Test
+    void aSingleCheckpointFileWithItsConfig() throws IOException {
+        Path checkpoints = Files.createDirectories(dir.resolve("checkpoints"));
+        Path weights = Files.copy(modelDir.resolve("weights.safetensors"), checkpoints.resolve("step_final.safetensors"));
+        Path out = dir.resolve("checkpoint.safetensors");
+        int code = run(new StringWriter(), "cache", "--model", weights.toString(), "--config",
+                modelDir.resolve("config.json").toString(), "--tokens-file", tokensFile.toString(), "--no-processing",
+                "--out", out.toString());
+        assertThat(code).isZero();
+        assertMatches(out, "outputs.safetensors");
+
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "cache", "--model", weights.toString(), "--tokens", "1", "--out", out.toString()))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("config.json").contains("--config");
+    }
+
+    @Test
+    void anUnknownModelNameSuggestsRegisteredOnes() {
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "cache", "--model", "gpt2-smal", "--tokens", "1", "--out", dir.resolve("x").toString()))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("unknown model 'gpt2-smal'").contains("gpt2-small");
+    }
+
+    @Test
     void badInputsEndWithOneClearLine() {
         StringWriter err = new StringWriter();
         assertThat(run(err, "cache", "--model", modelDir.toString(), "--tokens", "1,2,300", "--out",

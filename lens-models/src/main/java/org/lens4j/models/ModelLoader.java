@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.HookedTransformerConfig;
+import org.lens4j.core.HookedTransformerConfig.NormalizationType;
 import org.lens4j.core.LoadOptions;
 import org.lens4j.core.PretrainedLoader;
 import org.lens4j.core.tokens.Tokenizer;
@@ -55,6 +56,9 @@ public final class ModelLoader implements PretrainedLoader {
     private static final Set<String> HUB_VARIABLES = Set.of("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
             "HF_ENDPOINT", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
             "HF_TOKEN_PATH", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT");
+
+    /** Norm weights and biases: ln1, ln2, the SoLU MLP's ln and ln_final. */
+    private static final Pattern NORM_WEIGHT = Pattern.compile("(blocks\\.\\d+\\.(ln1|ln2|mlp\\.ln)|ln_final)\\.[wb]");
 
     private static final Pattern REPO_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*");
 
@@ -222,27 +226,28 @@ public final class ModelLoader implements PretrainedLoader {
         }
         String tokenizerRepo = pc.config().tokenizerName() != null ? pc.config().tokenizerName()
                 : info != null ? info.tokenizerRepo() : repoId;
-        Tokenizer tokenizer = PretrainedTokenizers.fromHub(client, tokenizerRepo,
+        PretrainedTokenizers.Source tokenizer = PretrainedTokenizers.fromHub(client, tokenizerRepo,
                 tokenizerRepo.equals(repoId) ? revision : null, pc.config());
         return assemble(pc, weights, tokenizer, options);
     }
 
-    /** Reads, converts, casts and processes the weights; attaches the tokenizer (closed if loading fails). */
-    private static HookedTransformer assemble(PretrainedConfig pc, Path weights, Tokenizer tokenizer, LoadOptions options)
-            throws IOException {
-        HookedTransformer model;
+    /**
+     * Reads, converts, casts and processes the weights, then loads and attaches the tokenizer (after the
+     * weights, so its memory does not add to the peak of loading them).
+     */
+    private static HookedTransformer assemble(PretrainedConfig pc, Path weights, PretrainedTokenizers.Source tokenizer,
+            LoadOptions options) throws IOException {
+        HookedTransformer model = build(pc, weights, options);
         try {
-            model = build(pc, weights, options);
-        } catch (IOException | RuntimeException e) {
-            if (tokenizer != null) {
-                tokenizer.close();
+            Tokenizer t = tokenizer.open();
+            if (t != null) {
+                model.setTokenizer(t);
             }
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
             throw e;
         }
-        if (tokenizer != null) {
-            model.setTokenizer(tokenizer);
-        }
-        return model;
     }
 
     private static HookedTransformer build(PretrainedConfig pc, Path weights, LoadOptions options) throws IOException {
@@ -252,10 +257,31 @@ public final class ModelLoader implements PretrainedLoader {
                     pc.weightFormat().toTransformerLens(CheckpointFiles.read(weights, manager), cfg);
             // Cast before processing, so processing runs in the model's precision (as TransformerLens).
             castFloats(stateDict, cfg.dtype());
+            if (!options.processing().foldLn()) {
+                dropUnusedNormWeights(stateDict, cfg);
+            }
             return HookedTransformer.fromStateDict(cfg, stateDict, options.processing());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(weights + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A model built with parameter-free norms (LNPre, RMSPre: the old SoLU models) has no use for norm weights
+     * its checkpoint holds unless they are folded; TransformerLens's non-strict load ignores them, and so does
+     * this.
+     */
+    private static void dropUnusedNormWeights(Map<String, NDArray> stateDict, HookedTransformerConfig cfg) {
+        if (cfg.normalizationType() != NormalizationType.LN_PRE && cfg.normalizationType() != NormalizationType.RMS_PRE) {
+            return;
+        }
+        stateDict.entrySet().removeIf(e -> {
+            boolean norm = NORM_WEIGHT.matcher(e.getKey()).matches();
+            if (norm) {
+                e.getValue().close();
+            }
+            return norm;
+        });
     }
 
     private static void castFloats(Map<String, NDArray> stateDict, DataType dtype) {

@@ -62,35 +62,53 @@ public final class PretrainedTokenizers {
     }
 
     /**
+     * A tokenizer found but not yet loaded: finding it (downloading its files) happens before the weights
+     * are read, so a missing tokenizer fails fast; loading it (~150 MB for GPT-2's) happens after the
+     * weights are processed, so it never adds to the loading peak.
+     */
+    @FunctionalInterface
+    interface Source {
+        /** No tokenizer. */
+        Source NONE = () -> null;
+
+        /**
+         * Loads the tokenizer.
+         *
+         * @return the tokenizer, or null for none
+         * @throws IOException if its files cannot be read
+         */
+        Tokenizer open() throws IOException;
+    }
+
+    /**
      * The tokenizer for a model in a local directory, without touching the network: the directory's
      * {@code tokenizer.json} (with its special-token files), else the bundled GPT-2 tokenizer for a GPT-2
      * model, else none.
      *
      * @param dir the model directory
      * @param cfg the model's config
-     * @return the tokenizer, or null when there is none
-     * @throws IOException if a tokenizer file exists but cannot be read
+     * @return where the tokenizer comes from
      */
-    static Tokenizer fromDirectory(Path dir, HookedTransformerConfig cfg) throws IOException {
+    static Source fromDirectory(Path dir, HookedTransformerConfig cfg) {
         if (Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-            return Tokenizer.fromDirectory(dir);
+            return () -> Tokenizer.fromDirectory(dir);
         }
-        return usesGpt2Tokenizer(cfg) ? gpt2() : null;
+        return usesGpt2Tokenizer(cfg) ? PretrainedTokenizers::gpt2 : Source.NONE;
     }
 
     /**
      * The tokenizer from a hub repo: its {@code tokenizer.json} and, when the repo has them, the
-     * special-token files. A repo without {@code tokenizer.json} gives none. A GPT-2 model falls back to the
-     * bundled tokenizer whenever the repo's cannot be had (not there, offline, unreachable).
+     * special-token files, downloaded now. A repo without {@code tokenizer.json} gives none. A GPT-2 model
+     * falls back to the bundled tokenizer whenever the repo's cannot be had (not there, offline, unreachable).
      *
      * @param hub the hub client
      * @param repo the tokenizer repo
      * @param revision the revision, null for main
      * @param cfg the model's config
-     * @return the tokenizer, or null when the repo has none
-     * @throws IOException if the tokenizer cannot be fetched or read (other than for GPT-2)
+     * @return where the tokenizer comes from
+     * @throws IOException if the tokenizer cannot be fetched (other than for GPT-2)
      */
-    static Tokenizer fromHub(HfHub hub, String repo, String revision, HookedTransformerConfig cfg) throws IOException {
+    static Source fromHub(HfHub hub, String repo, String revision, HookedTransformerConfig cfg) throws IOException {
         Path json;
         try {
             json = hub.download(repo, "tokenizer.json", revision);
@@ -99,14 +117,14 @@ public final class PretrainedTokenizers {
             }
         } catch (HubException e) {
             if (usesGpt2Tokenizer(cfg)) {
-                return gpt2();
+                return PretrainedTokenizers::gpt2;
             }
             if (e.reason() == HubException.Reason.NOT_FOUND) {
-                return null;
+                return Source.NONE;
             }
             throw e;
         }
-        return Tokenizer.fromFile(json);
+        return () -> Tokenizer.fromFile(json);
     }
 
     private static void optionalDownload(HfHub hub, String repo, String file, String revision) throws IOException {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -119,11 +120,13 @@ class HfGpt2LoadingTest {
         Files.writeString(dir.resolve("model.safetensors.index.json"), index.toString(), StandardCharsets.UTF_8);
     }
 
+    /** Same parameter names, shapes and float bits (Arrays.equals: AssertJ's element-wise check is slow on big arrays). */
     static void assertIdenticalParameters(HookedTransformer actual, HookedTransformer expected) {
         assertThat(actual.stateDict().keySet()).containsExactlyElementsOf(expected.stateDict().keySet());
         for (Map.Entry<String, NDArray> e : expected.stateDict().entrySet()) {
-            assertThat(actual.stateDict().get(e.getKey()).toFloatArray()).as(e.getKey())
-                    .containsExactly(e.getValue().toFloatArray());
+            NDArray a = actual.stateDict().get(e.getKey());
+            assertThat(a.getShape()).as(e.getKey()).isEqualTo(e.getValue().getShape());
+            assertThat(Arrays.equals(a.toFloatArray(), e.getValue().toFloatArray())).as(e.getKey() + " identical").isTrue();
         }
     }
 

@@ -33,13 +33,13 @@ import java.util.stream.Collectors;
  * = sha256 and {@code X-Linked-Size}), {@code /api/models/{repo}/revision/{revision}}, range
  * requests, and switches for the failures the client must survive. Every request is recorded.
  */
-final class FakeHub implements AutoCloseable {
+public final class FakeHub implements AutoCloseable {
 
   /** The commit every revision of every repo resolves to. */
-  static final String COMMIT = "4f1c9e0a7b2d3c5e6f708192a3b4c5d6e7f80912";
+  public static final String COMMIT = "4f1c9e0a7b2d3c5e6f708192a3b4c5d6e7f80912";
 
   /** One recorded request. */
-  record Request(String server, String method, String path, String range, String authorization) {}
+  public record Request(String server, String method, String path, String range, String authorization) {}
 
   private record Entry(byte[] content, boolean lfs, String sha256) {}
 
@@ -65,7 +65,8 @@ final class FakeHub implements AutoCloseable {
   private volatile int dropNextBodyAfter = -1;
   private volatile int stallNextBodyAfter = -1;
 
-  FakeHub() throws IOException {
+  /** Starts the hub and its "CDN" on ephemeral ports of 127.0.0.1. */
+  public FakeHub() throws IOException {
     InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
     hub = HttpServer.create(loopback, 0);
     cdn = HttpServer.create(loopback, 0);
@@ -78,12 +79,12 @@ final class FakeHub implements AutoCloseable {
   }
 
   /** @return the hub's base URL, for {@code HF_ENDPOINT} */
-  String endpoint() {
+  public String endpoint() {
     return "http://127.0.0.1:" + hub.getAddress().getPort();
   }
 
   /** Adds a file; LFS files are served from the CDN server through a redirect. */
-  FakeHub add(String repoId, String filename, byte[] content, boolean lfs) {
+  public FakeHub add(String repoId, String filename, byte[] content, boolean lfs) {
     synchronized (files) {
       files.put(repoId + "/" + filename, new Entry(content, lfs, sha256(content)));
     }
@@ -145,19 +146,19 @@ final class FakeHub implements AutoCloseable {
   }
 
   /** @return the requests received so far, both servers */
-  List<Request> requests() {
+  public List<Request> requests() {
     synchronized (requests) {
       return List.copyOf(requests);
     }
   }
 
   /** @return how many requests were received so far, both servers */
-  int requestCount() {
+  public int requestCount() {
     return requests().size();
   }
 
   /** Forgets the recorded requests. */
-  void clearRequests() {
+  public void clearRequests() {
     synchronized (requests) {
       requests.clear();
     }
