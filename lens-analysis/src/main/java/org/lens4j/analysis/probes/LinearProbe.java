@@ -374,7 +374,8 @@ public final class LinearProbe {
                 throw new IOException(weightsFile + ": tensor 'b' has shape " + b.getShape() + ", not [" + k + "]");
             }
             JsonElement dimJson = json.get("dim");
-            if (dimJson != null && dimJson.getAsLong() != ws.get(0)) {
+            if (dimJson != null && !(dimJson.isJsonPrimitive() && dimJson.getAsJsonPrimitive().isNumber()
+                    && dimJson.getAsLong() == ws.get(0))) {
                 throw new IOException(jsonFile + ": 'dim' is " + dimJson + " but 'W' in " + weightsFile + " has shape " + ws);
             }
             float[] flat = w.toFloatArray();
