@@ -24,12 +24,12 @@ import java.util.Random;
  * penalty is applied in closed form: {@code lambda * w} added to the gradient for L2, a proximal step
  * (soft-thresholding) for L1, so sparse probes get exact zeros. The step is {@code 1 / L}, L bounding
  * the curvature: {@code 1/4} (binary) or {@code 1/2} (multinomial) times the largest eigenvalue of the
- * standardised {@code X^T X / n} (power iteration, 10% margin), plus lambda for L2. Deterministic: no
+ * standardised {@code X^T X / n} (Lanczos, 10% margin), plus lambda for L2. Deterministic: no
  * sampling.
  */
 public final class ProbeTrainer {
 
-    private static final int MAX_POWER_ITERATIONS = 300;
+    private static final int MAX_LANCZOS_STEPS = 60;
 
     private ProbeTrainer() {}
 
@@ -53,10 +53,12 @@ public final class ProbeTrainer {
         int n = train.size();
         int d = train.dim();
         int k = LinearProbe.directions(train.numClasses());
-        Standardisation z = Standardisation.of(train);
         State state = new State(d, k);
         try (NDManager m = NDManager.newBaseManager()) {
-            NDArray x = m.create(z.apply(train), new Shape(n, d));
+            NDArray raw = train.activations(m);
+            Standardisation z = Standardisation.of(raw);
+            NDArray x = z.apply(raw);
+            raw.close();
             // one-hot labels scaled by -1/n: the mean cross-entropy is then sum(y * log_softmax(logits))
             NDArray y = m.create(train.labels()).oneHot(train.numClasses(), DataType.FLOAT32).div(-n);
             double curvature = train.numClasses() == 2 ? 0.25 : 0.5;
@@ -157,10 +159,12 @@ public final class ProbeTrainer {
     }
 
     /**
-     * The largest eigenvalue of {@code x^T x / n}: power iteration on the Gram matrix from a fixed random
-     * start, until the Rayleigh quotient changes by less than 1e-3 (checked every 10 iterations).
+     * The largest eigenvalue of {@code x^T x / n} by the Lanczos method: matrix-vector products
+     * {@code x^T (x q) / n} (the d x d Gram matrix is never formed) build a small tridiagonal matrix whose
+     * largest eigenvalue approaches the wanted one from below, fast; it stops when that changes by less
+     * than 1e-3 (relative) or after {@value #MAX_LANCZOS_STEPS} steps. Fixed random start.
      */
-    private static double largestEigenvalue(NDArray x) {
+    static double largestEigenvalue(NDArray x) {
         long n = x.getShape().get(0);
         int d = (int) x.getShape().get(1);
         Random rng = new Random(0);
@@ -170,25 +174,42 @@ public final class ProbeTrainer {
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray gram = x.transpose().matMul(x).div(n);
-            if (gram.abs().max().getFloat() == 0) {
-                return 0; // every component is constant
-            }
-            NDArray v = x.getManager().create(start, new Shape(d, 1));
+            NDArray xt = x.transpose();
+            NDArray q = x.getManager().create(start, new Shape(d, 1));
+            q = q.div(q.norm());
+            NDArray previous = null;
+            double beta = 0;
+            double[] alphas = new double[MAX_LANCZOS_STEPS];
+            double[] betas = new double[MAX_LANCZOS_STEPS];
             double estimate = 0;
-            for (int i = 1; i <= MAX_POWER_ITERATIONS; i++) {
-                NDArray next = gram.matMul(v);
-                if (i % 10 == 0) {
-                    double previous = estimate;
-                    estimate = v.mul(next).sum().getFloat() / v.square().sum().getFloat();
-                    if (!(estimate > 0) || Math.abs(estimate - previous) <= 1e-3 * estimate) {
-                        break;
-                    }
+            for (int m = 0; m < Math.min(d, MAX_LANCZOS_STEPS); m++) {
+                NDArray w = xt.matMul(x.matMul(q)).div(n);
+                alphas[m] = w.mul(q).sum().getFloat();
+                w = w.sub(q.mul(alphas[m]));
+                if (previous != null) {
+                    w = w.sub(previous.mul(beta));
                 }
-                v = next.div(next.norm());
+                double top = largestTridiagonalEigenvalue(alphas, betas, m + 1);
+                beta = w.norm().getFloat();
+                boolean settled = Math.abs(top - estimate) <= 1e-3 * Math.abs(top);
+                estimate = top;
+                if (settled || beta <= 1e-6 * Math.max(Math.abs(top), 1e-30)) {
+                    break;
+                }
+                betas[m] = beta;
+                previous = q;
+                q = w.div(beta);
             }
             return estimate > 0 ? estimate : 0;
         }
+    }
+
+    /** The largest eigenvalue of the symmetric tridiagonal matrix with diagonal a and off-diagonal b. */
+    private static double largestTridiagonalEigenvalue(double[] a, double[] b, int size) {
+        double[] diagonal = java.util.Arrays.copyOf(a, size);
+        double[] off = java.util.Arrays.copyOf(b, size - 1);
+        double[] values = new org.apache.commons.math3.linear.EigenDecomposition(diagonal, off).getRealEigenvalues();
+        return java.util.Arrays.stream(values).max().orElse(0);
     }
 
     private static double softThreshold(double v, double shrink) {
@@ -239,48 +260,32 @@ public final class ProbeTrainer {
     /** Per-component centring and scaling of the training rows, and its folding into the probe. */
     private record Standardisation(double[] mean, double[] invStd) {
 
-        static Standardisation of(ProbingSet set) {
-            int n = set.size();
-            int d = set.dim();
-            double[] mean = new double[d];
-            double[] sq = new double[d];
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < d; j++) {
-                    mean[j] += set.get(i, j);
+        /** Means and standard deviations of the columns of {@code raw [n, d]}. */
+        static Standardisation of(NDArray raw) {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDArray mean = raw.mean(new int[] {0});
+                NDArray std = raw.sub(mean).square().mean(new int[] {0}).sqrt();
+                double[] mu = toDoubles(mean.toFloatArray());
+                double[] sigma = toDoubles(std.toFloatArray());
+                double largest = java.util.Arrays.stream(sigma).max().orElse(0);
+                double[] invStd = new double[sigma.length];
+                for (int j = 0; j < sigma.length; j++) {
+                    invStd[j] = sigma[j] > 1e-6 * largest ? 1 / sigma[j] : 0;
                 }
+                return new Standardisation(mu, invStd);
             }
-            for (int j = 0; j < d; j++) {
-                mean[j] /= n;
-            }
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < d; j++) {
-                    double c = set.get(i, j) - mean[j];
-                    sq[j] += c * c;
-                }
-            }
-            double[] std = new double[d];
-            double largest = 0;
-            for (int j = 0; j < d; j++) {
-                std[j] = Math.sqrt(sq[j] / n);
-                largest = Math.max(largest, std[j]);
-            }
-            double[] invStd = new double[d];
-            for (int j = 0; j < d; j++) {
-                invStd[j] = std[j] > 1e-6 * largest ? 1 / std[j] : 0;
-            }
-            return new Standardisation(mean, invStd);
         }
 
-        /** The standardised rows {@code [n * d]}. */
-        float[] apply(ProbingSet set) {
-            int d = set.dim();
-            float[] out = new float[set.size() * d];
-            for (int i = 0; i < set.size(); i++) {
-                for (int j = 0; j < d; j++) {
-                    out[i * d + j] = (float) ((set.get(i, j) - mean[j]) * invStd[j]);
-                }
+        /** The standardised rows {@code [n, d]}, in the manager of {@code raw}. */
+        NDArray apply(NDArray raw) {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDManager m = raw.getManager();
+                NDArray x = raw.sub(m.create(toFloats(mean))).mul(m.create(toFloats(invStd)));
+                NDScope.unregister(x);
+                return x;
             }
-            return out;
         }
 
         /** {@code ((x - mean) * invStd) W + b = x (invStd W) + (b - (mean * invStd) W)}. */

@@ -261,6 +261,40 @@ class ProbeTrainerTest {
     }
 
     @Test
+    void theStepSizeComesFromTheLargestEigenvalue() {
+        Random rng = new Random(13);
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            for (int[] size : new int[][] {{500, 40}, {200, 120}, {300, 1}}) {
+                int n = size[0];
+                int d = size[1];
+                // correlated components: a few strong directions over noise
+                double[][] x = new double[n][d];
+                double[][] mix = new double[3][d];
+                for (double[] row : mix) {
+                    for (int j = 0; j < d; j++) {
+                        row[j] = rng.nextGaussian();
+                    }
+                }
+                float[] flat = new float[n * d];
+                for (int i = 0; i < n; i++) {
+                    double[] f = {3 * rng.nextGaussian(), 2 * rng.nextGaussian(), rng.nextGaussian()};
+                    for (int j = 0; j < d; j++) {
+                        x[i][j] = rng.nextGaussian() + f[0] * mix[0][j] + f[1] * mix[1][j] + f[2] * mix[2][j];
+                        flat[i * d + j] = (float) x[i][j];
+                    }
+                }
+                org.apache.commons.math3.linear.RealMatrix xm =
+                        org.apache.commons.math3.linear.MatrixUtils.createRealMatrix(x);
+                double expected = java.util.Arrays.stream(new org.apache.commons.math3.linear.EigenDecomposition(
+                        xm.transpose().multiply(xm).scalarMultiply(1.0 / n)).getRealEigenvalues()).max().orElseThrow();
+                double lanczos = ProbeTrainer.largestEigenvalue(m.create(flat, new ai.djl.ndarray.types.Shape(n, d)));
+                assertThat(lanczos).as(n + " x " + d).isCloseTo(expected, within(1e-3 * expected));
+            }
+            assertThat(ProbeTrainer.largestEigenvalue(m.zeros(new ai.djl.ndarray.types.Shape(10, 4)))).isEqualTo(0);
+        }
+    }
+
+    @Test
     void aMissingClassIsNamed() {
         ProbingSet set = ProbingSet.of("h", "f", List.of("no", "yes", "maybe"), new float[][] {{1}, {2}, {3}},
                 new int[] {0, 1, 1}, new int[] {0, 1, 2}, new int[3]);
