@@ -103,7 +103,8 @@ public final class Attention {
         }
 
         // [batch, head, q_pos, d_head] x [batch, head, d_head, k_pos]
-        NDArray scores = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1)).div(scale);
+        NDArray scores = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1))
+                .div(Scalars.of(q, scale));
         if (maskBias != null) {
             // Adding 0 or -inf sets disallowed scores to exactly -inf and leaves the others unchanged.
             scores = scores.add(maskBias);

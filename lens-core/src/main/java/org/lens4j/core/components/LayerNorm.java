@@ -46,7 +46,7 @@ public final class LayerNorm {
      */
     public NDArray forward(NDArray x) {
         NDArray centred = type.isLayerNorm() ? x.sub(x.mean(new int[] {-1}, true)) : x;
-        NDArray scale = hookScale.fire(centred.pow(2).mean(new int[] {-1}, true).add(eps).sqrt());
+        NDArray scale = hookScale.fire(centred.square().mean(new int[] {-1}, true).add(eps).sqrt());
         NDArray normalized = centred.div(scale);
         return switch (type) {
             case LN -> hookNormalized.fire(normalized.mul(w).add(b));

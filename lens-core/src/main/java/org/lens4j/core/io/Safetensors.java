@@ -47,10 +47,10 @@ import java.util.function.Predicate;
  * (overflow-checked), and tensors that tile the data section exactly: no overlap, no gap, no trailing
  * bytes. Any violation is a {@link MalformedWeightsException} naming the file and the tensor.
  *
- * <p>Loaded arrays own their memory in the PyTorch engine (freed when the array or its manager closes),
- * not in Java direct buffers. Tensor bytes go from the file into one reusable direct staging buffer with
- * positional {@link FileChannel} reads, and from there into the engine, so a file is never copied onto
- * the Java heap. {@code BF16} and {@code I16} tensors load widened (see {@link SafetensorsDtype}).
+ * <p>Loaded arrays own their memory in the PyTorch engine (freed when the array or its manager closes).
+ * Tensor bytes go from the file straight into that memory with positional {@link FileChannel} reads (see
+ * {@link TensorBytes}): one copy, never through the Java heap. {@code BF16} and {@code I16} tensors load
+ * widened (see {@link SafetensorsDtype}).
  */
 public final class Safetensors {
 
@@ -97,17 +97,12 @@ public final class Safetensors {
         Objects.requireNonNull(names, "names");
         try (FileChannel channel = openForRead(file)) {
             SafetensorsHeader header = readHeader(file, channel);
-            List<SafetensorsHeader.Entry> selected = new ArrayList<>();
-            for (SafetensorsHeader.Entry entry : header.tensors().values()) {
-                if (names.test(entry.name())) {
-                    selected.add(entry);
-                }
-            }
-            ByteBuffer staging = allocateStaging(file, selected);
             LinkedHashMap<String, NDArray> arrays = new LinkedHashMap<>();
             try {
-                for (SafetensorsHeader.Entry entry : selected) {
-                    arrays.put(entry.name(), load(file, channel, header.dataStart(), entry, staging, manager));
+                for (SafetensorsHeader.Entry entry : header.tensors().values()) {
+                    if (names.test(entry.name())) {
+                        arrays.put(entry.name(), load(file, channel, header.dataStart(), entry, manager));
+                    }
                 }
             } catch (Throwable failure) {
                 arrays.values().forEach(NDArray::close);
@@ -425,26 +420,10 @@ public final class Safetensors {
         }
     }
 
-    /** One direct buffer big enough for the largest selected tensor once loaded (widened if need be). */
-    private static ByteBuffer allocateStaging(Path file, List<SafetensorsHeader.Entry> selected)
-            throws IOException {
-        long largest = 0;
-        String largestName = null;
-        for (SafetensorsHeader.Entry entry : selected) {
-            long loaded = TensorBytes.loadedBytes(entry.dtype(), entry.shape().size());
-            if (loaded >= largest) {
-                largest = loaded;
-                largestName = entry.name();
-            }
-        }
-        return TensorBytes.staging(file, largestName, largest);
-    }
-
     private static NDArray load(Path file, FileChannel channel, long dataStart, SafetensorsHeader.Entry entry,
-            ByteBuffer staging, NDManager manager) throws IOException {
-        staging.clear().limit((int) entry.byteLength());
-        readFully(file, channel, staging, dataStart + entry.begin());
-        return TensorBytes.toArray(file, entry.name(), staging, entry.dtype(), entry.shape(), manager);
+            NDManager manager) throws IOException {
+        return TensorBytes.load(file, entry.name(), entry.dtype(), entry.shape(), manager,
+                target -> readFully(file, channel, target, dataStart + entry.begin()));
     }
 
     private static void readFully(Path file, FileChannel channel, ByteBuffer buffer, long position)

@@ -3,7 +3,8 @@ package org.lens4j.core.io;
 import ai.djl.ndarray.types.DataType;
 
 /**
- * The safetensors element types lens4j reads, with their size on disk and the DJL type they load as.
+ * The element types lens4j reads from weight files, named as in safetensors, with their size on disk and
+ * the DJL type they load as. PyTorch checkpoints' storage classes map onto the same types.
  *
  * <p>DJL 0.35.1's PyTorch engine cannot hold {@code bfloat16} or {@code int16} tensors (creating one
  * aborts the JVM in native code), so {@link #BF16} loads widened to {@code float32} and {@link #I16}

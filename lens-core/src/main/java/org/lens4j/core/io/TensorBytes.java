@@ -1,5 +1,6 @@
 package org.lens4j.core.io;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -9,10 +10,25 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 
 /**
- * Turns raw little-endian, C-order tensor bytes, as weight files store them, into arrays that own their
- * memory in the engine. Shared by the weight-file readers.
+ * Builds arrays from raw little-endian, C-order tensor bytes, as weight files store them. The bytes go
+ * straight into memory the engine owns (an uninitialised CPU tensor, seen through {@link
+ * NDArray#toByteBuffer(boolean) toByteBuffer(true)}): no Java heap copy, no staging copy, and the memory is
+ * freed when the array closes. Shared by the weight-file readers.
  */
 public final class TensorBytes {
+
+    /** Writes a tensor's raw bytes into the buffer it is given. */
+    @FunctionalInterface
+    public interface Source {
+
+        /**
+         * Fills {@code target} from its position 0 to its limit (the tensor's size on disk).
+         *
+         * @param target little-endian memory of the array being built
+         * @throws IOException if the bytes cannot be read
+         */
+        void fill(ByteBuffer target) throws IOException;
+    }
 
     private TensorBytes() {}
 
@@ -28,63 +44,72 @@ public final class TensorBytes {
     }
 
     /**
-     * Allocates a little-endian direct buffer to stage tensors of up to {@code bytes} loaded bytes.
-     *
-     * @param file the file being read, for the error message
-     * @param tensor the largest tensor, for the error message
-     * @param bytes the capacity needed
-     * @return a direct buffer of that capacity
-     * @throws IOException if the tensor is larger than one DJL array can be built from (2 GiB)
-     */
-    public static ByteBuffer staging(Path file, String tensor, long bytes) throws IOException {
-        if (bytes > Integer.MAX_VALUE) {
-            throw new IOException(file + ": '" + tensor + "': " + bytes
-                    + " bytes is more than one DJL array can be built from (2 GiB)");
-        }
-        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /**
-     * Builds an array from the raw bytes at the start of a direct staging buffer. The staging buffer is
-     * free for reuse once this returns: the array holds a copy in engine memory, freed when it closes.
+     * Builds an array of type {@code dtype.loadedAs()} on the manager's device from raw bytes that {@code
+     * source} writes. {@code BF16} and {@code I16} are widened in place; {@code BOOL} bytes are checked.
      *
      * @param file the file being read, for error messages
      * @param name the tensor name, given to the array and used in error messages
-     * @param staging a direct buffer holding {@code numel * dtype.byteSize()} raw bytes from position 0,
-     *     with capacity for {@link #loadedBytes} (its position and limit are changed)
      * @param dtype the element type of the raw bytes
-     * @param shape the tensor shape, {@code numel} elements
+     * @param shape the tensor shape
      * @param manager the manager that will own the array
-     * @return the array, of type {@code dtype.loadedAs()}
+     * @param source writes the raw bytes
+     * @return the array
      * @throws MalformedWeightsException if a {@code BOOL} byte is neither 0 nor 1
+     * @throws IOException if the tensor is over 2 GiB (the most DJL can expose) or the source fails
      */
-    public static NDArray toArray(Path file, String name, ByteBuffer staging, SafetensorsDtype dtype, Shape shape,
-            NDManager manager) throws MalformedWeightsException {
-        int count = Math.toIntExact(shape.size());
-        // The engine reads from the buffer's base address, so position 0 and an exact limit.
-        staging.position(0).limit((int) loadedBytes(dtype, count));
-        switch (dtype) {
-            case BF16:
-                widenInPlace(staging, count, true);
-                break;
-            case I16:
-                widenInPlace(staging, count, false);
-                break;
-            case BOOL:
-                checkBooleans(file, name, staging, count);
-                break;
-            default:
-                break;
+    public static NDArray load(Path file, String name, SafetensorsDtype dtype, Shape shape, NDManager manager,
+            Source source) throws IOException {
+        long count = shape.size();
+        long loaded = loadedBytes(dtype, count);
+        if (loaded > Integer.MAX_VALUE) {
+            throw new IOException(file + ": '" + name + "': " + loaded
+                    + " bytes is more than one DJL array can be loaded into (2 GiB)");
         }
-        NDArray view = manager.create(staging, shape, dtype.loadedAs());
-        try {
-            // The view shares the staging buffer; the copy owns engine memory.
-            NDArray owned = view.duplicate();
-            owned.setName(name);
-            return owned;
-        } finally {
-            view.close();
+        // Built on the CPU, where the engine exposes tensor memory, then moved if the manager is elsewhere.
+        try (NDManager host = manager.newSubManager(Device.cpu())) {
+            NDArray array = host.create(shape, dtype.loadedAs());
+            if (count > 0) {
+                ByteBuffer memory = memory(array);
+                memory.limit((int) (count * dtype.byteSize()));
+                source.fill(memory);
+                memory.clear();
+                switch (dtype) {
+                    case BF16:
+                        widenInPlace(memory, (int) count, true);
+                        break;
+                    case I16:
+                        widenInPlace(memory, (int) count, false);
+                        break;
+                    case BOOL:
+                        checkBooleans(file, name, memory, (int) count);
+                        break;
+                    default:
+                        break;
+                }
+            }
+            NDArray result = array.toDevice(manager.getDevice(), false);
+            result.setName(name);
+            result.attach(manager);
+            return result;
         }
+    }
+
+    /**
+     * Returns the memory of a non-empty, contiguous CPU array as a little-endian buffer: writes to it change
+     * the array. Valid until the array closes.
+     *
+     * @param array the array
+     * @return a direct buffer over the array's bytes
+     * @throws IllegalStateException if the engine does not expose array memory (lens4j needs PyTorch)
+     */
+    public static ByteBuffer memory(NDArray array) {
+        ByteBuffer memory = array.toByteBuffer(true);
+        long bytes = array.getShape().size() * array.getDataType().getNumOfBytes();
+        if (!memory.isDirect() || memory.capacity() != bytes) {
+            throw new IllegalStateException("the engine does not expose array memory; lens4j needs the PyTorch "
+                    + "engine");
+        }
+        return memory.order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /**
