@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import org.lens4j.analysis.probes.Penalty;
 import org.lens4j.analysis.probes.Positions;
@@ -15,9 +16,11 @@ import org.lens4j.analysis.probes.ProbeWeightsChart;
 import org.lens4j.analysis.probes.ProbingSet;
 import org.lens4j.analysis.probes.ProbingSetCollector;
 import org.lens4j.analysis.probes.TokenFeature;
+import org.lens4j.analysis.training.InductionTask;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.LoadOptions;
 import org.lens4j.core.ProcessingOptions;
+import org.lens4j.models.zoo.ZooModels;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,8 +36,8 @@ import picocli.CommandLine.Option;
 public final class ProbeCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true,
-            description = "A model directory (TransformerLens config.json + weights.safetensors), or what "
-                    + "HookedTransformer.fromPretrained accepts.")
+            description = "A zoo model (lens4j-induction-attn-only-2l, ...), a model directory (TransformerLens "
+                    + "config.json + weights.safetensors), or what HookedTransformer.fromPretrained accepts.")
     String model;
 
     @Option(names = "--hook", required = true,
@@ -59,7 +62,19 @@ public final class ProbeCommand implements Callable<Integer> {
 
         @Option(names = "--texts-file", description = "A UTF-8 text file, one text per line (needs a tokenizer).")
         Path textsFile;
+
+        @Option(names = "--induction-sequences",
+                description = "This many random sequences with one repeated segment (the zoo's training task: BOS = 0, "
+                        + "tokens 1 .. d_vocab - 1; see --seq-len and --segment).")
+        Integer inductionSequences;
     }
+
+    @Option(names = "--seq-len", description = "Length of --induction-sequences, BOS included (default n_ctx).")
+    Integer seqLen;
+
+    @Option(names = "--segment", defaultValue = "6:16",
+            description = "Shortest:longest repeated segment of --induction-sequences (default ${DEFAULT-VALUE}).")
+    String segment;
 
     @Option(names = "--positions", defaultValue = "all",
             description = "all, from:<k>, last, or positions like 3,5,-1 (default ${DEFAULT-VALUE}).")
@@ -104,14 +119,15 @@ public final class ProbeCommand implements Callable<Integer> {
         Positions where = Positions.parse(positions);
         LoadOptions load = LoadOptions.defaults()
                 .withProcessing(noProcessing ? ProcessingOptions.NONE : ProcessingOptions.DEFAULT);
-        try (HookedTransformer m = HookedTransformer.fromPretrained(model, load)) {
+        try (HookedTransformer m = ZooModels.list().contains(model) ? ZooModels.load(model)
+                : HookedTransformer.fromPretrained(model, load)) {
             List<TokenFeature> features = new ArrayList<>();
             for (String label : labels) {
                 features.add(TokenFeature.parse(label, m.tokenizer()));
             }
             TokenFeature feature = features.size() == 1 ? features.get(0) : TokenFeature.firstOf(features);
             ProbingSetCollector collector = new ProbingSetCollector(m, hook, feature).positions(where).batchSize(batchSize);
-            ProbingSet set = collect(collector);
+            ProbingSet set = collect(collector, m);
             if (shuffleLabels) {
                 set = set.withShuffledLabels(seed);
             }
@@ -127,7 +143,10 @@ public final class ProbeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ProbingSet collect(ProbingSetCollector collector) throws java.io.IOException {
+    private ProbingSet collect(ProbingSetCollector collector, HookedTransformer m) throws java.io.IOException {
+        if (input.inductionSequences != null) {
+            return collector.collect(inductionSequences(m));
+        }
         if (input.textsFile != null) {
             List<String> texts = Files.readAllLines(input.textsFile, StandardCharsets.UTF_8).stream()
                     .filter(line -> !line.isBlank()).toList();
@@ -140,5 +159,30 @@ public final class ProbeCommand implements Callable<Integer> {
             return collector.collect(input.inline != null ? CacheCommand.parseTokens(input.inline, manager)
                     : CacheCommand.readTokens(input.tokensFile, manager));
         }
+    }
+
+    private long[][] inductionSequences(HookedTransformer m) {
+        String[] bounds = segment.split(":");
+        int[] range;
+        try {
+            if (bounds.length != 2) {
+                throw new NumberFormatException("not two numbers");
+            }
+            range = new int[] {Integer.parseInt(bounds[0].trim()), Integer.parseInt(bounds[1].trim())};
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--segment must be shortest:longest, e.g. 6:16, not '" + segment + "'", e);
+        }
+        if (input.inductionSequences < 2) {
+            throw new IllegalArgumentException("--induction-sequences needs at least 2 sequences to split, not "
+                    + input.inductionSequences);
+        }
+        InductionTask task = new InductionTask(m.config().dVocab(), seqLen == null ? m.config().nCtx() : seqLen,
+                range[0], range[1]);
+        Random rng = new Random(seed);
+        long[][] tokens = new long[input.inductionSequences][];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = task.sequence(rng);
+        }
+        return tokens;
     }
 }

@@ -94,6 +94,24 @@ class ProbeCommandTest {
     }
 
     @Test
+    void aZooModelOnItsOwnTask() throws IOException {
+        Path out = dir.resolve("zoo");
+        int code = run(new StringWriter(), "probe", "--model", "lens4j-induction-attn-only-2l", "--hook",
+                "blocks.1.hook_resid_post", "--label", "seen-before", "--induction-sequences", "120", "--positions",
+                "from:1", "--out", out.toString());
+        assertThat(code).isZero();
+        JsonObject metrics = JsonParser.parseString(Files.readString(out.resolve("metrics.json"))).getAsJsonObject();
+        assertThat(metrics.getAsJsonObject("test_set").get("sequences").getAsInt()).isEqualTo(30);
+        assertThat(metrics.getAsJsonObject("probe").getAsJsonObject("test").get("accuracy").getAsDouble())
+                .isGreaterThan(0.85);
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "probe", "--model", "lens4j-induction-attn-only-2l", "--hook", "blocks.1.hook_resid_post",
+                "--label", "seen-before", "--induction-sequences", "10", "--segment", "6-16", "--out",
+                dir.resolve("x").toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("--segment must be shortest:longest");
+    }
+
+    @Test
     void severalLabelsMakeAMultiClassProbe() throws IOException {
         Path out = dir.resolve("multi");
         int code = run(new StringWriter(), "probe", "--model", modelDir.toString(), "--hook", "blocks.0.mlp.hook_post",
