@@ -1,5 +1,6 @@
 package org.lens4j.analysis.probes;
 
+import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,8 +25,8 @@ public final class ProbeWeightsChart {
     public static final int WIDTH = 1000;
     /** Height of the picture in pixels. */
     public static final int HEIGHT = 400;
-    /** Above this many neurons the neuron axis has no tick labels (they would overlap). */
-    private static final int MAX_LABELLED_NEURONS = 64;
+    /** Most tick labels on the neuron axis (more would overlap). */
+    private static final int MAX_NEURON_LABELS = 20;
 
     private ProbeWeightsChart() {}
 
@@ -51,9 +52,14 @@ public final class ProbeWeightsChart {
         }
     }
 
+    /** Long names (a token-in list) would push the plot out of the picture. */
+    private static String shorten(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max - 3) + "...";
+    }
+
     private static Chart<?, ?> chart(LinearProbe probe) {
-        String title = "probe weights at " + probe.hook() + " (" + probe.metadata().getOrDefault("feature",
-                String.join(" / ", probe.classNames())) + ")";
+        String title = "probe weights at " + probe.hook() + " (" + shorten(probe.metadata().getOrDefault("feature",
+                String.join(" | ", probe.classNames())), 60) + ")";
         int d = probe.dim();
         List<Integer> neurons = IntStream.range(0, d).boxed().toList();
         if (probe.numDirections() == 1) {
@@ -66,20 +72,29 @@ public final class ProbeWeightsChart {
             }
             chart.addSeries(probe.classNames().get(1), neurons, values);
             chart.getStyler().setLegendVisible(false);
-            chart.getStyler().setXAxisTicksVisible(d <= MAX_LABELLED_NEURONS);
+            chart.getStyler().setXAxisMaxLabelCount(MAX_NEURON_LABELS);
+            chart.getStyler().setPlotGridVerticalLinesVisible(false);
             chart.getStyler().setAvailableSpaceFill(0.9);
             return chart;
         }
         HeatMapChart chart = new HeatMapChartBuilder().width(WIDTH).height(HEIGHT).title(title).build();
         List<Number[]> cells = new ArrayList<>();
         float[][] weights = probe.weights();
+        double largest = 1e-12;
         for (int j = 0; j < d; j++) {
             for (int c = 0; c < probe.numDirections(); c++) {
                 cells.add(new Number[] {j, c, weights[j][c]});
+                largest = Math.max(largest, Math.abs(weights[j][c]));
             }
         }
-        chart.addSeries("weight", neurons, probe.classNames(), cells);
-        chart.getStyler().setXAxisTicksVisible(d <= MAX_LABELLED_NEURONS);
+        // a diverging scale centred on zero: blue negative, white zero, red positive
+        chart.getStyler().setRangeColors(new Color[] {new Color(0x2166ac), Color.WHITE, new Color(0xb2182b)});
+        chart.getStyler().setMin(-largest);
+        chart.getStyler().setMax(largest);
+        chart.getStyler().setHeatMapValueDecimalPattern("0.###");
+        List<String> classes = probe.classNames().stream().map(c -> shorten(c, 16)).toList();
+        chart.addSeries("weight", neurons, classes, cells);
+        chart.getStyler().setXAxisMaxLabelCount(MAX_NEURON_LABELS);
         chart.getStyler().setXAxisTitleVisible(true);
         chart.setXAxisTitle("neuron");
         return chart;
