@@ -131,7 +131,7 @@ public final class CacheCommand implements Callable<Integer> {
         return manager.create(ids);
     }
 
-    private static NDArray readTokens(Path file, NDManager manager) throws java.io.IOException {
+    static NDArray readTokens(Path file, NDManager manager) throws java.io.IOException {
         NDArray t = Safetensors.read(file, manager, "tokens"::equals).get("tokens");
         if (t == null) {
             throw new IllegalArgumentException(file + " has no tensor named \"tokens\"");

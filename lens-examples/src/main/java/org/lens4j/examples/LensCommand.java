@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code lens} command line: one subcommand per job. */
 @Command(name = "lens", mixinStandardHelpOptions = true, version = "lens4j 0.1.0",
         description = "TransformerLens for the JVM: activations, head reports, patching, probes.",
-        subcommands = {CacheCommand.class, HeadsCommand.class, BenchCommand.class})
+        subcommands = {CacheCommand.class, HeadsCommand.class, ProbeCommand.class, SuperpositionCommand.class,
+            BenchCommand.class})
 public final class LensCommand implements Runnable {
 
     @CommandLine.Spec
