@@ -15,6 +15,10 @@ public final class SuperpositionPlots {
     private static final double TITLE_HEIGHT = 40;
     private static final double PANEL_TITLE = 18;
     private static final int PANELS_PER_ROW = 7;
+    /** Approximate width of one character of a 14 px title. */
+    private static final double TITLE_CHAR_WIDTH = 7.5;
+    /** Approximate width of one character of a 10 px footer. */
+    private static final double FOOTER_CHAR_WIDTH = 5.5;
     private static final String[] VIRIDIS = {"#440154", "#482878", "#3e4989", "#31688e",
         "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"};
     private static final String[] CATEGORICAL = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
@@ -56,16 +60,11 @@ public final class SuperpositionPlots {
         }
         checkTitles(g, panelTitles);
         double size = 170;
-        Grid grid = new Grid(g.nInstances(), size, size, 260);
-        Svg svg = grid.canvas(title);
+        int legendEntries = Math.min(g.nFeatures(), CATEGORICAL.length);
+        Grid grid = new Grid(g.nInstances(), size, size, 60 * legendEntries);
+        Svg svg = grid.canvas(title, "");
         float[][][] w = g.weights();
-        double limit = 1.0;
-        for (float[] norms : g.norms()) {
-            for (float n : norms) {
-                limit = Math.max(limit, n);
-            }
-        }
-        double scale = (size / 2 - 12) / limit;
+        double scale = (size / 2 - 12) / Math.max(1.0, maxAbs(g.norms()));
         for (int inst = 0; inst < g.nInstances(); inst++) {
             double cx = grid.x(inst) + size / 2;
             double cy = grid.y(inst) + size / 2;
@@ -79,13 +78,15 @@ public final class SuperpositionPlots {
                 double y = cy - scale * w[inst][1][i];
                 String colour = CATEGORICAL[i % CATEGORICAL.length];
                 svg.arrow(cx, cy, x, y, colour);
-                double length = Math.max(1e-9, Math.hypot(x - cx, y - cy));
-                svg.text(x + 8 * (x - cx) / length, y + 8 * (y - cy) / length + 3,
-                        Integer.toString(i), 9, "middle");
+                double length = Math.hypot(x - cx, y - cy);
+                if (length > 12) { // labels of near-zero features would pile up at the centre
+                    svg.text(x + 8 * (x - cx) / length, y + 8 * (y - cy) / length + 3,
+                            Integer.toString(i), 9, "middle");
+                }
             }
         }
         double legendY = grid.height() - 12;
-        for (int i = 0; i < Math.min(g.nFeatures(), CATEGORICAL.length); i++) {
+        for (int i = 0; i < legendEntries; i++) {
             svg.rect(MARGIN + 60 * i, legendY - 8, 10, 10, CATEGORICAL[i]);
             svg.text(MARGIN + 60 * i + 14, legendY, "feature " + i, 9, "start");
         }
@@ -104,15 +105,12 @@ public final class SuperpositionPlots {
         double width = 150;
         double height = barHeight * g.nFeatures();
         Grid grid = new Grid(g.nInstances(), width, height, 0);
-        Svg svg = grid.canvas(title);
+        Svg svg = grid.canvas(title, "bars: ||W_i|| for features 0 (top) to "
+                + (g.nFeatures() - 1) + "; grey line: norm 1; colour: interference"
+                + " (viridis, 0 to 1)");
         float[][] norms = g.norms();
         float[][] interference = g.interference();
-        double max = 1.0;
-        for (float[] row : norms) {
-            for (float n : row) {
-                max = Math.max(max, n);
-            }
-        }
+        double max = Math.max(1.0, maxAbs(norms));
         for (int inst = 0; inst < g.nInstances(); inst++) {
             grid.panelTitle(svg, inst, panelTitles.get(inst));
             svg.frame(grid.x(inst), grid.y(inst), width, height);
@@ -124,9 +122,6 @@ public final class SuperpositionPlots {
             double unit = grid.x(inst) + width / max;
             svg.line(unit, grid.y(inst), unit, grid.y(inst) + height, "#888", 0.5);
         }
-        svg.text(MARGIN, grid.height() - 6, "bars: ||W_i|| for features 0 (top) to "
-                + (g.nFeatures() - 1) + "; grey line: norm 1; colour: interference"
-                + " (viridis, 0 to 1)", 10, "start");
         return svg.toString();
     }
 
@@ -142,8 +137,6 @@ public final class SuperpositionPlots {
         checkTitles(g, panelTitles);
         double width = Math.max(120, 14.0 * g.dHidden());
         double height = 200;
-        Grid grid = new Grid(g.nInstances(), width, height, 0);
-        Svg svg = grid.canvas(title);
         float[][][] w = g.weights();
         float[][] interference = g.interference();
         double extent = 1e-6;
@@ -158,6 +151,10 @@ public final class SuperpositionPlots {
                 extent = Math.max(extent, Math.max(up, down));
             }
         }
+        Grid grid = new Grid(g.nInstances(), width, height, 0);
+        Svg svg = grid.canvas(title, String.format(Locale.ROOT, "one bar per neuron;"
+                + " segments: W[neuron, feature], panels span -%.2f to +%.2f; colour: the"
+                + " feature's interference (viridis, 0 to 1)", extent, extent));
         double scale = (height / 2) / extent;
         double barWidth = width / g.dHidden();
         for (int inst = 0; inst < g.nInstances(); inst++) {
@@ -182,9 +179,6 @@ public final class SuperpositionPlots {
             }
             svg.line(grid.x(inst), zero, grid.x(inst) + width, zero, "#888", 0.5);
         }
-        svg.text(MARGIN, grid.height() - 6, String.format(Locale.ROOT, "one bar per neuron;"
-                + " segments: W[neuron, feature], full height = %.2f; colour: the feature's"
-                + " interference (viridis, 0 to 1)", extent), 10, "start");
         return svg.toString();
     }
 
@@ -224,7 +218,7 @@ public final class SuperpositionPlots {
         maxY *= 1.05;
         double left = 60;
         double top = TITLE_HEIGHT;
-        double plotW = 520;
+        double plotW = Math.max(520, title.length() * TITLE_CHAR_WIDTH - left);
         double plotH = 300;
         Svg svg = new Svg(left + plotW + 30, top + plotH + 60);
         svg.text(left + plotW / 2, 24, title, 14, "middle");
@@ -288,16 +282,13 @@ public final class SuperpositionPlots {
         double cell = Math.max(2, Math.min(18, 160.0 / nCols));
         double width = cell * nCols;
         double height = cell * nRows;
-        Grid grid = new Grid(matrices.length, width, height, 0);
-        Svg svg = grid.canvas(title);
         double max = 1e-6;
         for (float[][] m : matrices) {
-            for (float[] row : m) {
-                for (float v : row) {
-                    max = Math.max(max, Math.abs(v));
-                }
-            }
+            max = Math.max(max, maxAbs(m));
         }
+        Grid grid = new Grid(matrices.length, width, height, 0);
+        Svg svg = grid.canvas(title, String.format(Locale.ROOT, "columns: %s, rows: %s;"
+                + " red -%.2f, white 0, blue +%.2f", columns, rows, max, max));
         for (int inst = 0; inst < matrices.length; inst++) {
             grid.panelTitle(svg, inst, panelTitles.get(inst));
             for (int r = 0; r < nRows; r++) {
@@ -308,9 +299,17 @@ public final class SuperpositionPlots {
             }
             svg.frame(grid.x(inst), grid.y(inst), width, height);
         }
-        svg.text(MARGIN, grid.height() - 6, String.format(Locale.ROOT, "columns: %s, rows: %s;"
-                + " red -%.2f, white 0, blue +%.2f", columns, rows, max, max), 10, "start");
         return svg.toString();
+    }
+
+    private static double maxAbs(float[][] values) {
+        double max = 0;
+        for (float[] row : values) {
+            for (float v : row) {
+                max = Math.max(max, Math.abs(v));
+            }
+        }
+        return max;
     }
 
     private static void checkTitles(FeatureGeometry g, List<String> panelTitles) {
@@ -370,17 +369,21 @@ public final class SuperpositionPlots {
                     + MARGIN);
         }
 
-        double width() {
-            return Math.max(minWidth + 2 * MARGIN, MARGIN + columns * (panelWidth + MARGIN));
-        }
-
         double height() {
             return TITLE_HEIGHT + rows * (panelHeight + PANEL_TITLE + MARGIN) + 20;
         }
 
-        Svg canvas(String title) {
-            Svg svg = new Svg(width(), height());
-            svg.text(width() / 2, 24, title, 14, "middle");
+        /** A canvas wide enough for the panels, the title and the footer line, with both drawn. */
+        Svg canvas(String title, String footer) {
+            double text = Math.max(title.length() * TITLE_CHAR_WIDTH,
+                    footer.length() * FOOTER_CHAR_WIDTH);
+            double width = Math.max(Math.max(minWidth, text) + 2 * MARGIN,
+                    MARGIN + columns * (panelWidth + MARGIN));
+            Svg svg = new Svg(width, height());
+            svg.text(width / 2, 24, title, 14, "middle");
+            if (!footer.isEmpty()) {
+                svg.text(MARGIN, height() - 6, footer, 10, "start");
+            }
             return svg;
         }
 

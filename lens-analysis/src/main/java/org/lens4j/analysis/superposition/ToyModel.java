@@ -76,7 +76,7 @@ public abstract class ToyModel implements AutoCloseable {
         for (Map.Entry<String, Shape> e : parameterShapes(config).entrySet()) {
             Shape shape = e.getValue();
             float[] values = new float[(int) shape.size()];
-            if (shape.dimension() == 3) {
+            if (shape.dimension() == 3) { // weight matrices; the bias stays zero
                 double std = Math.sqrt(2.0 / (shape.get(1) + shape.get(2)));
                 for (int k = 0; k < values.length; k++) {
                     values[k] = (float) (std * random.nextGaussian());

@@ -85,7 +85,10 @@ class SuperpositionExperimentTest {
         ExperimentResult r = e.run();
         assertThat(r.experiment()).isSameAs(e);
         assertThat(r.loss()).hasSize(2);
-        assertThat(r.chosenRestart()).hasSize(2).containsAnyOf(0, 1).doesNotContain(-1, 2);
+        assertThat(r.chosenRestart()).hasSize(2);
+        for (int restart : r.chosenRestart()) {
+            assertThat(restart).isBetween(0, 1);
+        }
         assertThat(r.geometry().nInstances()).isEqualTo(2);
         assertThat(r.geometry().dHidden()).isEqualTo(4);
         assertThat(r.geometry().nFeatures()).isEqualTo(3);
