@@ -2,7 +2,11 @@ package org.lens4j.analysis.superposition;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 
 /**
@@ -21,7 +25,8 @@ import java.util.SplittableRandom;
 public final class FeatureGenerator {
     private final ToyModelConfig config;
     private final SplittableRandom random;
-    private float[] buffer = new float[0];
+    /** Reused for every batch: a fresh direct buffer per batch piles up until the next GC. */
+    private ByteBuffer direct = ByteBuffer.allocateDirect(0);
 
     /** A generator for the given configuration, seeded with {@code seed}. */
     public FeatureGenerator(ToyModelConfig config, long seed) {
@@ -43,9 +48,10 @@ public final class FeatureGenerator {
         int nInst = config.nInstances();
         int nFeat = config.nFeatures();
         int size = batchSize * nInst * nFeat;
-        if (buffer.length != size) {
-            buffer = new float[size];
+        if (direct.capacity() != 4 * size) {
+            direct = ByteBuffer.allocateDirect(4 * size).order(ByteOrder.nativeOrder());
         }
+        FloatBuffer buffer = direct.asFloatBuffer();
         int correlatedEnd = 2 * config.nCorrelatedPairs();
         int anticorrelatedEnd = correlatedEnd + 2 * config.nAnticorrelatedPairs();
         for (int b = 0; b < batchSize; b++) {
@@ -53,23 +59,27 @@ public final class FeatureGenerator {
                 int row = (b * nInst + i) * nFeat;
                 for (int f = 0; f < correlatedEnd; f += 2) {
                     boolean present = random.nextDouble() < config.featureProbability(i, f);
-                    buffer[row + f] = present ? value() : 0f;
-                    buffer[row + f + 1] = present ? value() : 0f;
+                    buffer.put(row + f, present ? value() : 0f);
+                    buffer.put(row + f + 1, present ? value() : 0f);
                 }
                 for (int f = correlatedEnd; f < anticorrelatedEnd; f += 2) {
                     boolean pairPresent =
                             random.nextDouble() < 2.0 * config.featureProbability(i, f);
                     boolean firstPresent = random.nextBoolean();
-                    buffer[row + f] = pairPresent && firstPresent ? value() : 0f;
-                    buffer[row + f + 1] = pairPresent && !firstPresent ? value() : 0f;
+                    buffer.put(row + f, pairPresent && firstPresent ? value() : 0f);
+                    buffer.put(row + f + 1, pairPresent && !firstPresent ? value() : 0f);
                 }
                 for (int f = anticorrelatedEnd; f < nFeat; f++) {
-                    buffer[row + f] =
-                            random.nextDouble() < config.featureProbability(i, f) ? value() : 0f;
+                    buffer.put(row + f,
+                            random.nextDouble() < config.featureProbability(i, f) ? value() : 0f);
                 }
             }
         }
-        return manager.create(buffer, new Shape(batchSize, nInst, nFeat));
+        // The engine wraps a direct buffer without copying; copy so the buffer can be reused.
+        try (NDArray wrapped = manager.create(direct, new Shape(batchSize, nInst, nFeat),
+                DataType.FLOAT32)) {
+            return wrapped.duplicate();
+        }
     }
 
     private float value() {

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,6 +125,25 @@ class FeatureGeneratorTest {
         assertThat(a.generateBatch(manager, 64).toFloatArray()).isNotEqualTo(first);
         assertThat(new FeatureGenerator(c, 8).generateBatch(manager, 64).toFloatArray())
                 .isNotEqualTo(first);
+    }
+
+    @Test
+    void batchesAreIndependentCopiesAndAllocateNoDirectBuffers() {
+        ToyModelConfig c = ToyModelConfig.builder(ToyModelKind.RELU_OUTPUT).nFeatures(8).dHidden(2)
+                .featureProbabilityPerInstance(0.5, 0.5).build();
+        FeatureGenerator data = new FeatureGenerator(c, 9);
+        NDArray first = data.generateBatch(manager, 256);
+        float[] kept = first.toFloatArray();
+        data.generateBatch(manager, 256).close();
+        assertThat(first.toFloatArray()).isEqualTo(kept);
+
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)
+                .stream().filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
+        long buffers = direct.getCount();
+        for (int k = 0; k < 200; k++) {
+            data.generateBatch(manager, 256).close();
+        }
+        assertThat(direct.getCount()).isEqualTo(buffers);
     }
 
     @Test
