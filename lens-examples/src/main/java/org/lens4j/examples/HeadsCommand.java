@@ -66,7 +66,7 @@ public final class HeadsCommand implements Callable<Integer> {
                 if (progress != null) {
                     progress.setExtraMessage(name);
                 }
-                try (HookedTransformer model = load(name)) {
+                try (HookedTransformer model = HookedTransformer.fromPretrained(name)) {
                     RepeatedTokens sequences = RepeatedTokens.builder().segmentLength(segmentLength).batchSize(batch)
                             .seed(seed).build();
                     HeadScoreTable table = HeadReport.scores(name, model, dets, sequences);
@@ -90,10 +90,6 @@ public final class HeadsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The shipped zoo loads from the class path; anything else through the model loader. */
-    static HookedTransformer load(String name) throws java.io.IOException {
-        return ZooModels.list().contains(name) ? ZooModels.load(name) : HookedTransformer.fromPretrained(name);
-    }
 
     private static String safe(String name) {
         return name.replaceAll("[^A-Za-z0-9._-]", "_");

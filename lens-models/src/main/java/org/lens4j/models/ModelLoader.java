@@ -25,6 +25,7 @@ import org.lens4j.core.HookedTransformerConfig.NormalizationType;
 import org.lens4j.core.LoadOptions;
 import org.lens4j.core.PretrainedLoader;
 import org.lens4j.core.tokens.Tokenizer;
+import org.lens4j.models.zoo.ZooModels;
 import org.lens4j.models.hub.HfHub;
 import org.lens4j.models.hub.HubException;
 import org.lens4j.models.hub.HubSettings;
@@ -106,6 +107,9 @@ public final class ModelLoader implements PretrainedLoader {
         Optional<Path> local = existingPath(nameOrPath);
         if (local.isPresent()) {
             return load(local.get(), options);
+        }
+        if (ZooModels.list().contains(nameOrPath)) {
+            return ZooModels.load(nameOrPath, options);
         }
         Optional<ModelInfo> registered = Models.find(nameOrPath);
         if (registered.isPresent()) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.HookedTransformerConfig;
+import org.lens4j.core.LoadOptions;
 
 /**
  * The small models trained by lens4j and shipped inside this jar, so that examples, tests and the head
@@ -47,9 +48,17 @@ public final class ZooModels {
         return HookedTransformerConfig.fromJson(new String(resource(name, "config.json"), StandardCharsets.UTF_8));
     }
 
-    /** Loads a shipped model; close it when done. */
+    /** Loads a shipped model without weight processing; close it when done. */
     public static HookedTransformer load(String name) {
-        HookedTransformerConfig cfg = config(name);
+        return load(name, LoadOptions.noProcessing());
+    }
+
+    /**
+     * Loads a shipped model with the given processing and dtype, as {@code HookedTransformer.fromPretrained(name,
+     * options)} does for zoo names; close it when done.
+     */
+    public static HookedTransformer load(String name, LoadOptions options) {
+        HookedTransformerConfig cfg = config(name).toBuilder().dtype(options.dtype()).build();
         byte[] weights = resource(name, "weights.safetensors");
         NDManager staging = NDManager.newBaseManager();
         try {
@@ -58,8 +67,9 @@ public final class ZooModels {
             for (NDArray a : list) {
                 stateDict.put(a.getName(), a);
             }
+            stateDict.replaceAll((key, a) -> a.getDataType() == options.dtype() ? a : a.toType(options.dtype(), false));
             // the model takes the arrays over into its own manager
-            return HookedTransformer.fromStateDict(cfg, stateDict);
+            return HookedTransformer.fromStateDict(cfg, stateDict, options.processing());
         } catch (RuntimeException e) {
             throw new IllegalStateException("zoo model " + name + ": " + e.getMessage(), e);
         } finally {
