@@ -311,7 +311,7 @@ final class PatchRunner {
                 if (unchanged[i]) {
                     continue;
                 }
-                // A variant without edits still runs the last block (its output is not cached).
+                // (a capture run without edits starts at the last captured block)
                 int start = stop - 1;
                 for (Edit e : variants.get(i).edits()) {
                     start = Math.min(start, model.hookPoint(e.hookName()).layer());
@@ -341,14 +341,18 @@ final class PatchRunner {
     }
 
     /**
-     * Which variants write into their region exactly the values the base run has there (e.g. positions
-     * before the corrupted token): their run is the base run, so they need no forward pass.
+     * Which variants are the base run: no edits, or a region patch that writes exactly the values the base
+     * run has there (e.g. positions before the corrupted token). They need no forward pass.
      */
     private static boolean[] unchangedByPatch(List<Variant> variants, ActivationCache base) {
         boolean[] unchanged = new boolean[variants.size()];
         // regions that differ, per hook, region setter and clean array
         Map<String, Map<PatchRegion, Map<NDArray, boolean[]>>> differs = new HashMap<>();
         for (int i = 0; i < variants.size(); i++) {
+            if (variants.get(i).edits().isEmpty()) {
+                unchanged[i] = true;
+                continue;
+            }
             RegionPatch r = singleRegionPatch(variants.get(i));
             if (r == null) {
                 continue;

@@ -34,6 +34,7 @@ public final class PatchingBenchmark {
         }
     }
 
+    /** Runs the benchmark and prints the table (no arguments). */
     public static void main(String[] args) {
         HookedTransformerConfig cfg = HookedTransformerConfig.builder().nLayers(12).dModel(768).nHeads(12).dHead(64)
                 .dMlp(3072).dVocab(50257).nCtx(1024).actFn("gelu_new").seed(0L).build();
