@@ -120,7 +120,8 @@ public final class WeightProcessing {
         if (b != null) {
             NDArray oldBias = bias(sd, bKey, inAxis == 1 ? new Shape(ws.get(0), ws.get(2)) : new Shape(outSize),
                     weight.getManager());
-            // The product is as big as W: free it at once (W_U's is 150 MB for GPT-2), not when the manager closes.
+            // Product then sum, as TransformerLens (a matmul rounds differently: 1e-5 off in GPT-2 losses). The
+            // product is as big as W: free it at once (W_U's is 150 MB for GPT-2), not when the manager closes.
             try (NDArray product = weight.mul(b.reshape(vecShape)); NDArray folded = product.sum(new int[] {inAxis})) {
                 replace(sd, bKey, oldBias.add(folded));
             }

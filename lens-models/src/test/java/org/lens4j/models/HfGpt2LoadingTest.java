@@ -156,6 +156,18 @@ class HfGpt2LoadingTest {
     }
 
     @Test
+    void theTiedUnembeddingGetsItsOwnStorage() throws IOException {
+        for (LoadOptions options : new LoadOptions[] {LoadOptions.noProcessing(), LoadOptions.defaults()}) {
+            try (HookedTransformer model = HookedTransformer.fromPretrained(TestModels.hfGpt2Dir(tmp.resolve(
+                    "gpt2-" + options.processing().foldLn())), options)) {
+                float[] before = model.W_U().toFloatArray();
+                model.W_E().set(new ai.djl.ndarray.index.NDIndex("0, 0"), 123f);
+                assertThat(Arrays.equals(model.W_U().toFloatArray(), before)).as("W_U unchanged").isTrue();
+            }
+        }
+    }
+
+    @Test
     void aDirectoryWithoutWeightsNamesWhatItLooksFor() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("empty"));
         Fixtures.copy(FIXTURE, "model/config.json", dir.resolve("config.json"));

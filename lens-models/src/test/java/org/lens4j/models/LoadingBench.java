@@ -66,6 +66,9 @@ public final class LoadingBench {
         }
         LoadOptions options = processed ? LoadOptions.defaults() : LoadOptions.noProcessing();
         double[] seconds = new double[runs];
+        double[] cpuSeconds = new double[runs];
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         double peakAbove = 0;
         double held = 0;
         for (int r = 0; r < runs; r++) {
@@ -73,18 +76,42 @@ public final class LoadingBench {
             long before = statusKb("VmRSS");
             resetPeak();
             long t0 = System.nanoTime();
+            long cpu0 = os.getProcessCpuTime();
             try (HookedTransformer model = HookedTransformer.fromPretrained(dir, options)) {
                 seconds[r] = (System.nanoTime() - t0) / 1e9;
+                cpuSeconds[r] = (os.getProcessCpuTime() - cpu0) / 1e9;
                 if (r == 0) {
                     peakAbove = (statusKb("VmHWM") - before) * 1024.0;
                     held = (statusKb("VmRSS") - before) * 1024.0;
                 }
             }
         }
-        System.out.printf("%s, %.1f MB file: load %s s (median %.2f s); first load: peak RSS %.0f MB above the "
-                        + "process before it = %.2f x the file, %.0f MB held by the model%n",
+        phases(dir, options);
+        System.out.printf("%s, %.1f MB file, load average %.1f: wall %s s (median %.2f s), process CPU %s s "
+                        + "(median %.2f s); first load: peak RSS %.0f MB above the process before it = %.2f x the file, "
+                        + "%.0f MB held by the model%n",
                 processed ? "fromPretrained (default processing)" : "fromPretrainedNoProcessing", fileBytes / 1e6,
-                fmt(seconds, "%.2f"), median(seconds), peakAbove / 1e6, peakAbove / fileBytes, held / 1e6);
+                os.getSystemLoadAverage(), fmt(seconds, "%.2f"), median(seconds), fmt(cpuSeconds, "%.2f"),
+                median(cpuSeconds), peakAbove / 1e6, peakAbove / fileBytes, held / 1e6);
+    }
+
+    /** Times the steps of one load separately (the same calls ModelLoader makes), to show where time goes. */
+    private static void phases(Path dir, LoadOptions options) throws IOException {
+        long t0 = System.nanoTime();
+        PretrainedConfig pc = PretrainedConfig.read(dir.resolve("config.json"), "gpt2");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, ai.djl.ndarray.NDArray> raw = CheckpointFiles.read(dir.resolve("model.safetensors"), manager);
+            long t1 = System.nanoTime();
+            Map<String, ai.djl.ndarray.NDArray> sd = pc.weightFormat().toTransformerLens(raw, pc.config());
+            long t2 = System.nanoTime();
+            try (HookedTransformer model = HookedTransformer.fromStateDict(pc.config(), sd, options.processing())) {
+                long t3 = System.nanoTime();
+                model.setTokenizer(PretrainedTokenizers.fromDirectory(dir, model.config()).open());
+                long t4 = System.nanoTime();
+                System.out.printf("  steps: read %.2f s, convert %.2f s, process + build %.2f s, tokenizer %.2f s%n",
+                        (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
+            }
+        }
     }
 
     /** Streams random weights into model.safetensors without holding them in memory, and writes config.json. */

@@ -168,6 +168,16 @@ class NeelConverterTest {
     }
 
     @Test
+    void aWeightMatrixWithOneAxisIsNamed() {
+        Map<String, NDArray> old = new LinkedHashMap<>();
+        old.put("blocks.0.attn.W_Q", manager.zeros(new Shape(16)));
+
+        assertThatThrownBy(() -> NeelConverter.convertSoluOld(old, Fixtures.config("solu_ln_1l", "model/config.json")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'blocks.0.attn.W_Q' has shape (16)");
+    }
+
+    @Test
     void onlyWPosIsTransposedForSevenAndEightLayersAndNothingAbove() {
         for (int layers : new int[] {6, 7, 8, 9}) {
             HookedTransformerConfig cfg = Fixtures.config("solu_ln_1l", "model/config.json").toBuilder()
