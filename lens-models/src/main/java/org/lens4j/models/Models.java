@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import org.lens4j.models.zoo.ZooModels;
 import java.util.Map;
 import java.util.Optional;
 import org.lens4j.core.HookedTransformerConfig;
@@ -66,7 +67,8 @@ public final class Models {
     static String unknownMessage(String name) {
         return "unknown model '" + name + "'; closest registered names: "
                 + NameSuggestions.closest(name.toLowerCase(Locale.ROOT), BY_NAME.keySet())
-                + " (Models.list() has them all; a hub repo id 'org/name' or a local directory also works)";
+                + " (Models.list() has them all; the shipped zoo " + ZooModels.list()
+                + ", a hub repo id 'org/name' or a local directory also work)";
     }
 
     private static Map<String, ModelInfo> index(List<ModelInfo> models) {
