@@ -1,6 +1,7 @@
 package org.lens4j.examples;
 
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,7 +144,7 @@ public final class ProbeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ProbingSet collect(ProbingSetCollector collector, HookedTransformer m) throws java.io.IOException {
+    private ProbingSet collect(ProbingSetCollector collector, HookedTransformer m) throws IOException {
         if (input.inductionSequences != null) {
             return collector.collect(inductionSequences(m));
         }

@@ -70,7 +70,7 @@ class ProbeCommandTest {
         Path out = dir.resolve("out");
         int code = run(new StringWriter(), "probe", "--model", modelDir.toString(), "--hook", "blocks.1.hook_resid_post",
                 "--label", "seen-before", "--tokens-file", tokensFile.toString(), "--positions", "from:1",
-                "--seed", "3", "--out", out.toString());
+                "--seed", "3", "--max-steps", "100", "--out", out.toString());
         assertThat(code).isZero();
         assertThat(ImageIO.read(out.resolve("weights.png").toFile()).getWidth()).isEqualTo(1000);
 
@@ -78,7 +78,7 @@ class ProbeCommandTest {
         try (HookedTransformer model = HookedTransformer.fromPretrained(modelDir.toString())) {
             ProbeReport expected = ProbeReport.run(new ProbingSetCollector(model, "blocks.1.hook_resid_post",
                     TokenFeature.seenBefore()).positions(Positions.from(1)).collect(tokens),
-                    ProbeOptions.builder().seed(3).build());
+                    ProbeOptions.builder().seed(3).maxSteps(100).build());
             JsonObject metrics = JsonParser.parseString(Files.readString(out.resolve("metrics.json"))).getAsJsonObject();
             JsonObject test = metrics.getAsJsonObject("probe").getAsJsonObject("test");
             assertThat(test.get("accuracy").getAsDouble()).isEqualTo(expected.test().accuracy());
@@ -98,7 +98,7 @@ class ProbeCommandTest {
         Path out = dir.resolve("zoo");
         int code = run(new StringWriter(), "probe", "--model", "lens4j-induction-attn-only-2l", "--hook",
                 "blocks.1.hook_resid_post", "--label", "seen-before", "--induction-sequences", "120", "--positions",
-                "from:1", "--out", out.toString());
+                "from:1", "--max-steps", "300", "--out", out.toString());
         assertThat(code).isZero();
         JsonObject metrics = JsonParser.parseString(Files.readString(out.resolve("metrics.json"))).getAsJsonObject();
         assertThat(metrics.getAsJsonObject("test_set").get("sequences").getAsInt()).isEqualTo(30);
@@ -116,7 +116,7 @@ class ProbeCommandTest {
         Path out = dir.resolve("multi");
         int code = run(new StringWriter(), "probe", "--model", modelDir.toString(), "--hook", "blocks.0.mlp.hook_post",
                 "--label", "token-in:0,1,2,3,4,5", "--label", "seen-before", "--tokens-file", tokensFile.toString(),
-                "--penalty", "l1", "--lambda", "0.01", "--no-balance", "--out", out.toString());
+                "--penalty", "l1", "--lambda", "0.01", "--no-balance", "--max-steps", "100", "--out", out.toString());
         assertThat(code).isZero();
         LinearProbe probe = LinearProbe.load(out);
         assertThat(probe.classNames()).containsExactly("token-in:0,1,2,3,4,5", "seen-before", "none");
@@ -131,7 +131,7 @@ class ProbeCommandTest {
         Path out = dir.resolve("control");
         int code = run(new StringWriter(), "probe", "--model", modelDir.toString(), "--hook", "blocks.1.hook_resid_post",
                 "--label", "seen-before", "--tokens-file", tokensFile.toString(), "--shuffle-labels",
-                "--out", out.toString());
+                "--max-steps", "100", "--out", out.toString());
         assertThat(code).isZero();
         JsonObject metrics = JsonParser.parseString(Files.readString(out.resolve("metrics.json"))).getAsJsonObject();
         assertThat(metrics.get("feature").getAsString()).isEqualTo("shuffled seen-before");

@@ -1,6 +1,7 @@
 package org.lens4j.analysis.probes;
 
 import java.util.Arrays;
+import java.util.Locale;
 import org.apache.commons.math3.stat.ranking.NaNStrategy;
 import org.apache.commons.math3.stat.ranking.NaturalRanking;
 import org.apache.commons.math3.stat.ranking.TiesStrategy;
@@ -192,6 +193,6 @@ public record ClassificationMetrics(int n, double accuracy, double auroc, double
 
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "accuracy %.4f, AUROC %.4f, F1 %.4f (n = %d)", accuracy, auroc, f1, n);
+        return String.format(Locale.ROOT, "accuracy %.4f, AUROC %.4f, F1 %.4f (n = %d)", accuracy, auroc, f1, n);
     }
 }

@@ -2,6 +2,7 @@ package org.lens4j.analysis.probes;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
@@ -266,7 +267,7 @@ public final class LinearProbe {
     static NDArray classLogits(NDArray x, NDArray w, NDArray b) {
         NDArray z = x.matMul(w).add(b);
         if (w.getShape().get(1) == 1) {
-            z = NDArrays.concat(new ai.djl.ndarray.NDList(z.zerosLike(), z), 1);
+            z = NDArrays.concat(new NDList(z.zerosLike(), z), 1);
         }
         return z;
     }

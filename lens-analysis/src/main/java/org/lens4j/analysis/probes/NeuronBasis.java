@@ -1,6 +1,7 @@
 package org.lens4j.analysis.probes;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -37,7 +38,7 @@ public record NeuronBasis(int dim, int nonZero, int neuronsFor90Percent, List<Ne
         int d = direction.length;
         double norm = norm(direction);
         Integer[] order = IntStream.range(0, d).boxed().toArray(Integer[]::new);
-        java.util.Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -Math.abs(direction[i]))
+        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -Math.abs(direction[i]))
                 .thenComparingInt(i -> i));
         List<NeuronWeight> top = new ArrayList<>();
         for (int r = 0; r < Math.min(topK, d); r++) {

@@ -7,9 +7,12 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import org.apache.commons.math3.linear.EigenDecomposition;
 
 /**
  * Trains logistic-regression probes (binary, or multinomial over C classes) with DJL autograd.
@@ -110,7 +113,7 @@ public final class ProbeTrainer {
             };
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("feature", train.feature());
-            metadata.put("penalty", options.penalty().name().toLowerCase(java.util.Locale.ROOT));
+            metadata.put("penalty", options.penalty().name().toLowerCase(Locale.ROOT));
             metadata.put("lambda", Double.toString(options.lambda()));
             metadata.put("steps", Integer.toString(state.steps));
             metadata.put("converged", Boolean.toString(state.converged));
@@ -206,10 +209,10 @@ public final class ProbeTrainer {
 
     /** The largest eigenvalue of the symmetric tridiagonal matrix with diagonal a and off-diagonal b. */
     private static double largestTridiagonalEigenvalue(double[] a, double[] b, int size) {
-        double[] diagonal = java.util.Arrays.copyOf(a, size);
-        double[] off = java.util.Arrays.copyOf(b, size - 1);
-        double[] values = new org.apache.commons.math3.linear.EigenDecomposition(diagonal, off).getRealEigenvalues();
-        return java.util.Arrays.stream(values).max().orElse(0);
+        double[] diagonal = Arrays.copyOf(a, size);
+        double[] off = Arrays.copyOf(b, size - 1);
+        double[] values = new EigenDecomposition(diagonal, off).getRealEigenvalues();
+        return Arrays.stream(values).max().orElse(0);
     }
 
     private static double softThreshold(double v, double shrink) {
@@ -268,7 +271,7 @@ public final class ProbeTrainer {
                 NDArray std = raw.sub(mean).square().mean(new int[] {0}).sqrt();
                 double[] mu = toDoubles(mean.toFloatArray());
                 double[] sigma = toDoubles(std.toFloatArray());
-                double largest = java.util.Arrays.stream(sigma).max().orElse(0);
+                double largest = Arrays.stream(sigma).max().orElse(0);
                 double[] invStd = new double[sigma.length];
                 for (int j = 0; j < sigma.length; j++) {
                     invStd[j] = sigma[j] > 1e-6 * largest ? 1 / sigma[j] : 0;

@@ -6,9 +6,11 @@ import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
 
@@ -244,7 +246,7 @@ public final class ProbingSet {
         }
         Collections.shuffle(ids, new Random(seed));
         int nTest = Math.min(ids.size() - 1, Math.max(1, (int) Math.round(testFraction * ids.size())));
-        java.util.Set<Integer> test = new java.util.HashSet<>(ids.subList(0, nTest));
+        Set<Integer> test = new HashSet<>(ids.subList(0, nTest));
         int[] testRows = IntStream.range(0, size()).filter(i -> test.contains(sequences[i])).toArray();
         int[] trainRows = IntStream.range(0, size()).filter(i -> !test.contains(sequences[i])).toArray();
         return new Split(subset(trainRows), subset(testRows));
