@@ -21,7 +21,6 @@ import org.lens4j.analysis.training.InductionTask;
 import org.lens4j.core.HookedTransformer;
 import org.lens4j.core.LoadOptions;
 import org.lens4j.core.ProcessingOptions;
-import org.lens4j.models.zoo.ZooModels;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -120,8 +119,7 @@ public final class ProbeCommand implements Callable<Integer> {
         Positions where = Positions.parse(positions);
         LoadOptions load = LoadOptions.defaults()
                 .withProcessing(noProcessing ? ProcessingOptions.NONE : ProcessingOptions.DEFAULT);
-        try (HookedTransformer m = ZooModels.list().contains(model) ? ZooModels.load(model)
-                : HookedTransformer.fromPretrained(model, load)) {
+        try (HookedTransformer m = HookedTransformer.fromPretrained(model, load)) {
             List<TokenFeature> features = new ArrayList<>();
             for (String label : labels) {
                 features.add(TokenFeature.parse(label, m.tokenizer()));
