@@ -64,6 +64,7 @@ class AdamTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void stateSurvivesTheScopeTheOptimiserWasCreatedIn() {
         NDArray p = manager.create(new float[] {1f});
         p.setRequiresGradient(true);
