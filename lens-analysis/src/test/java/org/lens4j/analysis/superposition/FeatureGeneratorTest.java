@@ -4,27 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class FeatureGeneratorTest {
+class FeatureGeneratorTest extends ManagedArraysTest {
     private static final int BATCH = 20_000;
-    private NDManager manager;
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
 
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     @Test
     void independentFeaturesArePresentWithTheirProbabilityAndUniformInZeroOne() {
