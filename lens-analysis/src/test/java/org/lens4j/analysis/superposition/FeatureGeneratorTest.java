@@ -135,11 +135,15 @@ class FeatureGeneratorTest extends ManagedArraysTest {
     }
 
     @Test
-    void rejectsEmptyBatch() {
+    void rejectsEmptyAndOversizedBatches() {
         ToyModelConfig c = ToyModelConfig.builder(ToyModelKind.RELU_OUTPUT).nFeatures(1).dHidden(1)
                 .build();
         assertThatThrownBy(() -> new FeatureGenerator(c, 0).generateBatch(manager, 0))
                 .hasMessageContaining("batch size");
+        ToyModelConfig wide = ToyModelConfig.builder(ToyModelKind.RELU_OUTPUT).nInstances(1000)
+                .nFeatures(1000).dHidden(1).build();
+        assertThatThrownBy(() -> new FeatureGenerator(wide, 0).generateBatch(manager, 1000))
+                .hasMessageContaining("a batch of 1000 x 1000 instances x 1000 features exceeds");
     }
 
     private static void assertFrequency(double count, double p) {
