@@ -70,6 +70,7 @@ public final class Adam implements AutoCloseable {
      *
      * @param learningRate the step size of this step
      */
+    @SuppressWarnings("try") // the scope frees the temporaries by being open
     public void step(double learningRate) {
         steps++;
         double correction1 = 1 - Math.pow(beta1, steps);

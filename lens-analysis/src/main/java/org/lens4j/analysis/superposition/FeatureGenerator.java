@@ -47,9 +47,13 @@ public final class FeatureGenerator {
         }
         int nInst = config.nInstances();
         int nFeat = config.nFeatures();
-        int size = batchSize * nInst * nFeat;
-        if (direct.capacity() != 4 * size) {
-            direct = ByteBuffer.allocateDirect(4 * size).order(ByteOrder.nativeOrder());
+        long bytes = 4L * batchSize * nInst * nFeat;
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a batch of " + batchSize + " x " + nInst
+                    + " instances x " + nFeat + " features exceeds 2 GiB; use a smaller batch");
+        }
+        if (direct.capacity() != bytes) {
+            direct = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
         }
         FloatBuffer buffer = direct.asFloatBuffer();
         int correlatedEnd = 2 * config.nCorrelatedPairs();

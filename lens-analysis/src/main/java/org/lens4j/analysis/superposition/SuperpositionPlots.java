@@ -129,6 +129,7 @@ public final class SuperpositionPlots {
      * Stacked bars per hidden neuron, one segment per feature of height {@code W[n, i]} (positive
      * segments stacked upwards, negative ones downwards), coloured by the feature's interference:
      * purple segments are features the neuron carries alone, yellow ones are in superposition.
+     * Each panel is scaled to its tallest stack, whose height is printed below it.
      *
      * @param panelTitles one title per instance
      */
@@ -139,9 +140,15 @@ public final class SuperpositionPlots {
         double height = 200;
         float[][][] w = g.weights();
         float[][] interference = g.interference();
-        double extent = 1e-6;
-        for (float[][] plane : w) {
-            for (float[] row : plane) {
+        Grid grid = new Grid(g.nInstances(), width, height, 0);
+        Svg svg = grid.canvas(title, "one bar per neuron; segments: W[neuron, feature], each panel"
+                + " scaled to its tallest stack (height below it); colour: the feature's"
+                + " interference (viridis, 0 to 1)");
+        double barWidth = width / g.dHidden();
+        for (int inst = 0; inst < g.nInstances(); inst++) {
+            // Scaled per panel: one large neuron would otherwise flatten every other panel.
+            double extent = 1e-6;
+            for (float[] row : w[inst]) {
                 double up = 0;
                 double down = 0;
                 for (float v : row) {
@@ -150,16 +157,11 @@ public final class SuperpositionPlots {
                 }
                 extent = Math.max(extent, Math.max(up, down));
             }
-        }
-        Grid grid = new Grid(g.nInstances(), width, height, 0);
-        Svg svg = grid.canvas(title, String.format(Locale.ROOT, "one bar per neuron;"
-                + " segments: W[neuron, feature], panels span -%.2f to +%.2f; colour: the"
-                + " feature's interference (viridis, 0 to 1)", extent, extent));
-        double scale = (height / 2) / extent;
-        double barWidth = width / g.dHidden();
-        for (int inst = 0; inst < g.nInstances(); inst++) {
+            double scale = (height / 2) / extent;
             grid.panelTitle(svg, inst, panelTitles.get(inst));
             svg.frame(grid.x(inst), grid.y(inst), width, height);
+            svg.text(grid.x(inst), grid.y(inst) + height + 11,
+                    String.format(Locale.ROOT, "±%.2f", extent), 9, "start");
             double zero = grid.y(inst) + height / 2;
             for (int n = 0; n < g.dHidden(); n++) {
                 double x = grid.x(inst) + n * barWidth + 0.1 * barWidth;

@@ -16,8 +16,9 @@ import java.time.Duration;
  * {@link TrainingOptions#threads()} (default 1) and restored afterwards.
  */
 public final class ToyModelTrainer {
-    /** Salt that separates the evaluation data stream from the training stream. */
+    /** Salts that keep the evaluation data and the initial weights apart from the training data. */
     private static final long EVALUATION_SEED_SALT = 0x5EEDL;
+    private static final long INIT_SEED_SALT = 0x1A17L;
 
     private ToyModelTrainer() {
     }
@@ -27,11 +28,12 @@ public final class ToyModelTrainer {
      *
      * @return the final loss of each instance and the time taken
      */
+    @SuppressWarnings("try") // the scopes act by being open
     public static TrainingResult train(ToyModel model, TrainingOptions options) {
         FeatureGenerator data = new FeatureGenerator(model.config(), options.seed());
         long start = System.nanoTime();
         try (NDManager manager = NDManager.newBaseManager();
-                IntraOpThreads threads = new IntraOpThreads(options.threads());
+                IntraOpThreads threadCount = new IntraOpThreads(options.threads());
                 Adam adam = new Adam(model.parameters().values())) {
             for (int step = 0; step < options.steps(); step++) {
                 try (NDScope scope = new NDScope()) {
@@ -54,14 +56,15 @@ public final class ToyModelTrainer {
     /**
      * Trains {@code restarts} independently initialised copies of every instance of {@code
      * config} in one run and keeps, per instance, the copy with the lowest final loss, as
-     * Elhage et al. did.
+     * Elhage et al. did. The initial weights and the data are both seeded from {@link
+     * TrainingOptions#seed()}.
      *
      * @param restarts copies per instance, at least 1
      * @return a model with {@code config.nInstances()} instances, and their losses
      */
     public static BestOfN trainBestOf(ToyModelConfig config, int restarts, TrainingOptions options) {
         ToyModelConfig repeated = config.repeatInstances(restarts);
-        try (ToyModel all = ToyModel.create(repeated, options.seed())) {
+        try (ToyModel all = ToyModel.create(repeated, options.seed() ^ INIT_SEED_SALT)) {
             TrainingResult result = train(all, options);
             int n = config.nInstances();
             int[] chosen = new int[n];
@@ -91,12 +94,13 @@ public final class ToyModelTrainer {
         return evaluate(model, seed, batches, batchSize, 1);
     }
 
+    @SuppressWarnings("try") // the scopes act by being open
     private static float[] evaluate(ToyModel model, long seed, int batches, int batchSize,
             int threads) {
         FeatureGenerator data = new FeatureGenerator(model.config(), seed);
         float[] total = new float[model.config().nInstances()];
         try (NDManager manager = NDManager.newBaseManager();
-                IntraOpThreads singleThread = new IntraOpThreads(threads)) {
+                IntraOpThreads threadCount = new IntraOpThreads(threads)) {
             for (int b = 0; b < batches; b++) {
                 try (NDScope scope = new NDScope()) {
                     NDArray batch = data.generateBatch(manager, batchSize);

@@ -5,27 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class AdamTest {
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
-
+class AdamTest extends ManagedArraysTest {
     @Test
     void matchesPyTorchsUpdateRule() {
         float[] start = {0.5f, -1.0f, 2.0f};
@@ -64,6 +49,7 @@ class AdamTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void stateSurvivesTheScopeTheOptimiserWasCreatedIn() {
         NDArray p = manager.create(new float[] {1f});
         p.setRequiresGradient(true);

@@ -4,27 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class FeatureGeneratorTest {
+class FeatureGeneratorTest extends ManagedArraysTest {
     private static final int BATCH = 20_000;
-    private NDManager manager;
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
 
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     @Test
     void independentFeaturesArePresentWithTheirProbabilityAndUniformInZeroOne() {
@@ -147,11 +135,15 @@ class FeatureGeneratorTest {
     }
 
     @Test
-    void rejectsEmptyBatch() {
+    void rejectsEmptyAndOversizedBatches() {
         ToyModelConfig c = ToyModelConfig.builder(ToyModelKind.RELU_OUTPUT).nFeatures(1).dHidden(1)
                 .build();
         assertThatThrownBy(() -> new FeatureGenerator(c, 0).generateBatch(manager, 0))
                 .hasMessageContaining("batch size");
+        ToyModelConfig wide = ToyModelConfig.builder(ToyModelKind.RELU_OUTPUT).nInstances(1000)
+                .nFeatures(1000).dHidden(1).build();
+        assertThatThrownBy(() -> new FeatureGenerator(wide, 0).generateBatch(manager, 1000))
+                .hasMessageContaining("a batch of 1000 x 1000 instances x 1000 features exceeds");
     }
 
     private static void assertFrequency(double count, double p) {

@@ -3,27 +3,23 @@ package org.lens4j.analysis.superposition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
-class SuperpositionPlotsTest {
+class SuperpositionPlotsTest extends ManagedArraysTest {
     private static final List<String> TITLES = List.of("1 - S = 1.0", "1 - S = 0.1");
-    private NDManager manager;
     private FeatureGeometry planar;
 
     @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
+    void buildSampleGeometry() {
         // Two instances, d_hidden 2, 3 features; feature 2 of instance 1 is negative.
         planar = FeatureGeometry.of(manager.create(new float[] {
             1, 0, 0.2f,
@@ -32,10 +28,6 @@ class SuperpositionPlotsTest {
             0, 0.5f, 0}, new Shape(2, 2, 3)));
     }
 
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     @Test
     void heatmapsDrawOneCellPerMatrixEntryWithTheDivergingScale() throws Exception {

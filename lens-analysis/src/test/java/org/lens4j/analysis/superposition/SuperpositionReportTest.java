@@ -3,7 +3,6 @@ package org.lens4j.analysis.superposition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,21 +10,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class SuperpositionReportTest {
+class SuperpositionReportTest extends ManagedArraysTest {
     @TempDir
     Path dir;
-    private NDManager manager;
     private ExperimentResult planar;
     private ExperimentResult neurons;
 
     @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
+    void buildSampleResults() {
         ToyModelConfig twoD = ToyModelConfig.builder(ToyModelKind.RELU_OUTPUT).nFeatures(3)
                 .dHidden(2).featureProbabilityPerInstance(1.0, 0.1).importanceDecay(0.5).build();
         // Instance 1: three unit features at 0, 120 and 240 degrees.
@@ -49,10 +45,6 @@ class SuperpositionReportTest {
                 0.75f)));
     }
 
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     @Test
     void csvTablesHoldTheGeometryOfEveryInstance() throws IOException {

@@ -10,28 +10,17 @@ import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-class ToyModelTest {
+class ToyModelTest extends ManagedArraysTest {
     private static final int INST = 3;
     private static final int HIDDEN = 4;
     private static final int FEAT = 6;
     private static final int BATCH = 5;
-    private NDManager manager;
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
 
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     @ParameterizedTest
     @EnumSource(ToyModelKind.class)
