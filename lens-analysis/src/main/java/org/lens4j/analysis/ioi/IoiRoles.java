@@ -49,9 +49,10 @@ import org.lens4j.core.ReturnType;
  * HeadReportWriter.markdown(roles.toTable("gpt2"));
  * }</pre>
  *
- * <p>Cost: two forward passes with a cache per batch for the clean and ABC prompts, then per batch one
- * ablated pass and a path-patching sweep over every head (two batched forward passes per head, started at the
- * sender's layer).
+ * <p>Cost: per batch, forward passes with a cache on the clean and ABC prompts and one ablated pass; then,
+ * for S-inhibition, a path-patching sweep over every head (for each head, two passes from the head's layer on,
+ * batched across heads), which dominates: turn it off with {@link IoiRolesOptions#withSInhibition} when only
+ * the other roles are wanted.
  */
 public final class IoiRoles {
 
@@ -126,8 +127,8 @@ public final class IoiRoles {
      * Scores every head for every role.
      *
      * @throws IllegalArgumentException if a prompt does not fit the model (token id beyond d_vocab, longer than
-     *     n_ctx), a given name mover does not exist, or the clean and ABC logit differences are equal (then
-     *     s_inhibition is undefined)
+     *     n_ctx), a given name mover does not exist, or S-inhibition is scored and the clean and ABC logit
+     *     differences are equal (then it is undefined)
      */
     public static IoiRoles compute(HookedTransformer model, IoiDataset dataset, IoiRolesOptions options) {
         return new Computation(model, dataset, options).run();
@@ -260,7 +261,9 @@ public final class IoiRoles {
                         }
                     }
                 }
-                checkSeparates(clean.logitDiff / n, abcLogitDiff / n);
+                if (options.sInhibition()) {
+                    checkSeparates(clean.logitDiff / n, abcLogitDiff / n);
+                }
                 movers = options.nameMovers() != null ? options.nameMovers()
                         : new LayerHeadScores(Role.NAME_MOVER.key(), clean.nameMoverMeans(n))
                                 .headsAtLeast(Double.NEGATIVE_INFINITY).subList(0, options.nameMoverCount());
@@ -276,14 +279,8 @@ public final class IoiRoles {
                         try (HookScope s = model.hooks(ablations(movers, abcMeans.get(batch.template())))) {
                             addStats(batch, tokens, ablated);
                         }
-                        try (CachedRun abc = model.runWithCache(batch.abcTokens(bm), zCache(ReturnType.NONE))) {
-                            PatchingResult r = paths.sweepSenderHeads(tokens, abc.cache(),
-                                    PatchingMetric.logitDiff(batch.answerPairs()), receivers);
-                            for (int l = 0; l < layers; l++) {
-                                for (int h = 0; h < heads; h++) {
-                                    patched[l][h] += r.get(l, h) * batch.size();
-                                }
-                            }
+                        if (options.sInhibition()) {
+                            addPathPatching(batch, tokens, paths, receivers, patched);
                         }
                     }
                 }
@@ -302,7 +299,7 @@ public final class IoiRoles {
             Set<LayerHead> ablatedHeads = new HashSet<>(movers);
             for (int l = 0; l < layers; l++) {
                 for (int h = 0; h < heads; h++) {
-                    sInhibition[l][h] = (cleanLogitDiff - patched[l][h] / n) / range;
+                    sInhibition[l][h] = options.sInhibition() ? (cleanLogitDiff - patched[l][h] / n) / range : Double.NaN;
                     backup[l][h] = ablatedHeads.contains(new LayerHead(l, h)) ? Double.NaN
                             : ablatedNameMover[l][h] - nameMover[l][h];
                 }
@@ -316,6 +313,23 @@ public final class IoiRoles {
             out.put(Role.DUPLICATE_TOKEN, new LayerHeadScores(Role.DUPLICATE_TOKEN.key(), scaled(clean.duplicate, n)));
             out.put(Role.INDUCTION, new LayerHeadScores(Role.INDUCTION.key(), scaled(clean.induction, n)));
             return new IoiRoles(out, movers, cleanLogitDiff, abcLogitDiff, n);
+        }
+
+        /**
+         * Adds, per sender head, the batch's summed logit difference after path patching the head's ABC output
+         * into the receivers (clean run, other heads frozen).
+         */
+        private void addPathPatching(IoiBatch batch, NDArray tokens, PathPatching paths, List<Node> receivers,
+                double[][] patched) {
+            try (CachedRun abc = model.runWithCache(batch.abcTokens(tokens.getManager()), zCache(ReturnType.NONE))) {
+                PatchingResult r = paths.sweepSenderHeads(tokens, abc.cache(), PatchingMetric.logitDiff(batch.answerPairs()),
+                        receivers);
+                for (int l = 0; l < layers; l++) {
+                    for (int h = 0; h < heads; h++) {
+                        patched[l][h] += r.get(l, h) * batch.size();
+                    }
+                }
+            }
         }
 
         /** s_inhibition divides by the difference of the two logit differences: it must not be 0. */

@@ -13,11 +13,15 @@ import org.lens4j.analysis.patching.PatchingOptions;
  *     to take the {@code nameMoverCount} heads with the highest name-mover score
  * @param batchSize the most prompts per forward pass (prompts of one template are batched together)
  * @param patching options of the path-patching sweeps
+ * @param sInhibition whether to score S-inhibition: a path-patching sweep over every head, by far the most
+ *     expensive role (about 100 forward passes of the model per prompt for GPT-2 small); when false the
+ *     s_inhibition scores are NaN (not scored)
  */
-public record IoiRolesOptions(int nameMoverCount, List<LayerHead> nameMovers, int batchSize, PatchingOptions patching) {
+public record IoiRolesOptions(int nameMoverCount, List<LayerHead> nameMovers, int batchSize, PatchingOptions patching,
+        boolean sInhibition) {
 
-    /** The top 3 name movers, batches of at most 16 prompts, default patching options. */
-    public static final IoiRolesOptions DEFAULT = new IoiRolesOptions(3, null, 16, PatchingOptions.DEFAULT);
+    /** The top 3 name movers, batches of at most 16 prompts, default patching options, every role scored. */
+    public static final IoiRolesOptions DEFAULT = new IoiRolesOptions(3, null, 16, PatchingOptions.DEFAULT, true);
 
     /** Validates the options and copies the head list. */
     public IoiRolesOptions {
@@ -42,21 +46,26 @@ public record IoiRolesOptions(int nameMoverCount, List<LayerHead> nameMovers, in
 
     /** These options with the top {@code n} name movers chosen by score. */
     public IoiRolesOptions withNameMoverCount(int n) {
-        return new IoiRolesOptions(n, null, batchSize, patching);
+        return new IoiRolesOptions(n, null, batchSize, patching, sInhibition);
     }
 
     /** These options with explicit name-mover heads. */
     public IoiRolesOptions withNameMovers(List<LayerHead> heads) {
-        return new IoiRolesOptions(heads.size(), heads, batchSize, patching);
+        return new IoiRolesOptions(heads.size(), heads, batchSize, patching, sInhibition);
     }
 
     /** These options with another batch size. */
     public IoiRolesOptions withBatchSize(int n) {
-        return new IoiRolesOptions(nameMoverCount, nameMovers, n, patching);
+        return new IoiRolesOptions(nameMoverCount, nameMovers, n, patching, sInhibition);
     }
 
     /** These options with other path-patching options. */
     public IoiRolesOptions withPatching(PatchingOptions p) {
-        return new IoiRolesOptions(nameMoverCount, nameMovers, batchSize, p);
+        return new IoiRolesOptions(nameMoverCount, nameMovers, batchSize, p, sInhibition);
+    }
+
+    /** These options with S-inhibition scored or not. */
+    public IoiRolesOptions withSInhibition(boolean on) {
+        return new IoiRolesOptions(nameMoverCount, nameMovers, batchSize, patching, on);
     }
 }

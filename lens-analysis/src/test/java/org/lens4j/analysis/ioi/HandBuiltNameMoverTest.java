@@ -157,6 +157,36 @@ class HandBuiltNameMoverTest {
         assertThat(roles.abcLogitDiff()).isCloseTo(0, within(1e-6));
     }
 
+    /** Prints the table of docs/ioi.md. */
+    @Test
+    void printsTheScores() {
+        StringBuilder sb = new StringBuilder("| role | L0H0 | L0H1 | L0H2 | L0H3 |\n|---|---|---|---|---|\n");
+        for (Role role : Role.values()) {
+            sb.append("| ").append(role.key());
+            for (double v : roles.get(role).toArray()[0]) {
+                sb.append(String.format(java.util.Locale.ROOT, " | %.4f", v));
+            }
+            sb.append(" |\n");
+        }
+        System.out.print(sb);
+        System.out.println(roles);
+        assertThat(sb).contains("| name_mover | 2.0000 |");
+    }
+
+    @Test
+    void repeatedRunsLeaveNoArraysBehind() {
+        IoiDataset data = IoiDataset.fromTokenIds(List.of(TEMPLATE), 10, 20).orders(Order.ABBA).prompts(4).build();
+        IoiRolesOptions options = IoiRolesOptions.DEFAULT.withPatching(PatchingOptions.DEFAULT.withProgress(false));
+        IoiRoles.compute(model, data, options);
+        int weights = model.manager().getManagedArrays().size();
+        int caller = manager.getManagedArrays().size();
+        for (int i = 0; i < 3; i++) {
+            IoiRoles.compute(model, data, options);
+        }
+        assertThat(model.manager().getManagedArrays()).as("model arrays").hasSize(weights);
+        assertThat(manager.getManagedArrays()).as("caller arrays").hasSize(caller);
+    }
+
     @Test
     void oneLayerHasNoSInhibitionAndNoBackup() {
         // every sender sits in the receivers' layer, after their queries: no path

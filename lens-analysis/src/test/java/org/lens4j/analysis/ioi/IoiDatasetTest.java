@@ -84,6 +84,19 @@ class IoiDatasetTest {
         }
     }
 
+    /** Prints the examples of docs/ioi.md. */
+    @Test
+    void printsTheDocsExamples() {
+        long names = IoiTemplates.NAMES.stream().filter(n -> tokenizer.toTokens(" " + n, false).length == 1).count();
+        System.out.printf("single-token names: %d of %d%n", names, IoiTemplates.NAMES.size());
+        for (IoiPrompt p : dataset.prompts().subList(0, 4)) {
+            System.out.printf("%s %-3d %s%n      ABC %s%n      IO %d, S1 %d, S2 %d, END %d, answer '%s'%n", p.order(),
+                    p.length(), p.text(), p.abcText(), p.ioPos(), p.s1Pos(), p.s2Pos(), p.endPos(),
+                    tokenizer.toString(new long[] {p.io()}));
+        }
+        assertThat(names).isPositive();
+    }
+
     @Test
     void theFirstPromptFollowsTheFirstTemplateInAbbaOrder() {
         IoiPrompt p = dataset.prompts().get(0);

@@ -23,6 +23,7 @@ import org.lens4j.analysis.heads.HeadDetector;
 import org.lens4j.analysis.heads.LayerHead;
 import org.lens4j.analysis.ioi.IoiRoles.Role;
 import org.lens4j.analysis.patching.PatchingOptions;
+import org.lens4j.analysis.report.HeadReportWriter;
 import org.lens4j.analysis.report.HeadScoreTable;
 import org.lens4j.core.ActivationCache;
 import org.lens4j.core.CachedRun;
@@ -86,6 +87,8 @@ class IoiRolesTest {
         assertThat(roles.nameMovers()).isEqualTo(MOVERS);
         assertThat(roles.prompts()).isEqualTo(12);
         HeadScoreTable table = roles.toTable(MODEL);
+        System.out.print(HeadReportWriter.markdown(table));
+        System.out.println(roles);
         assertThat(table.detectors()).containsExactly("name_mover", "negative_name_mover", "s_inhibition",
                 "backup_name_mover", "duplicate_token", "induction");
         assertThat(table.table("induction")).isDeepEqualTo(roles.get(Role.INDUCTION).toArray());
@@ -263,6 +266,21 @@ class IoiRolesTest {
     }
 
     @Test
+    void withoutSInhibitionTheOtherRolesAreTheSame() {
+        IoiRoles cheap = IoiRoles.compute(model, data, IoiRolesOptions.DEFAULT.withNameMovers(MOVERS).withBatchSize(100)
+                .withSInhibition(false));
+        for (double[] row : cheap.get(Role.S_INHIBITION).toArray()) {
+            assertThat(row).containsOnly(Double.NaN);
+        }
+        for (Role role : List.of(Role.NAME_MOVER, Role.NEGATIVE_NAME_MOVER, Role.DUPLICATE_TOKEN, Role.INDUCTION)) {
+            assertClose(cheap.get(role).toArray(), roles.get(role).toArray(), 1e-9);
+        }
+        double[][] backup = cheap.get(Role.BACKUP_NAME_MOVER).toArray();
+        assertThat(backup[1][0]).isNaN();
+        assertThat(backup[0][1]).isCloseTo(roles.get(Role.BACKUP_NAME_MOVER).get(0, 1), within(1e-9));
+    }
+
+    @Test
     void aModelThatCannotTellTheNamesApartHasNoSInhibitionScore() {
         // all weights zero: every logit is 0 on clean and ABC prompts alike
         HookedTransformerConfig cfg = HookedTransformerConfig.builder().nLayers(1).nHeads(2).dHead(4).dModel(8).nCtx(16)
@@ -275,6 +293,11 @@ class IoiRolesTest {
                         .withPatching(QUIET)))
                         .hasMessageContaining("s_inhibition is undefined")
                         .hasMessageContaining("0.0 on the clean prompts and 0.0 on the ABC prompts");
+                // the other roles are defined: uniform attention, no output
+                IoiRoles r = IoiRoles.compute(zero, data, IoiRolesOptions.DEFAULT.withNameMoverCount(1)
+                        .withSInhibition(false));
+                assertThat(r.get(Role.NAME_MOVER).toArray()[0]).containsOnly(0.0);
+                assertThat(r.get(Role.DUPLICATE_TOKEN).get(0, 0)).isCloseTo(1.0 / 9, within(1e-6));
             }
         }
     }
