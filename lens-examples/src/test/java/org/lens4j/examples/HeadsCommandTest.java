@@ -53,6 +53,17 @@ class HeadsCommandTest {
     }
 
     @Test
+    void ioiRolesBecomeColumns() throws IOException {
+        int code = LensCommand.commandLine().execute("heads", "--out", out.toString(), "--models",
+                "lens4j-induction-attn-only-2l", "--detectors", "induction,ioi", "--batch", "2", "--no-progress");
+        assertThat(code).isZero();
+        List<String> rows = Files.readAllLines(out.resolve("lens4j-induction-attn-only-2l/heads.csv"));
+        assertThat(rows.get(0)).isEqualTo("layer,head,induction,ioi_name_mover,ioi_negative_name_mover,"
+                + "ioi_s_inhibition,ioi_backup_name_mover,ioi_duplicate_token,ioi_induction");
+        assertThat(rows).hasSize(1 + 8);
+    }
+
+    @Test
     void unknownDetectorIsNamed() {
         StringWriter err = new StringWriter();
         CommandLine cli = LensCommand.commandLine();

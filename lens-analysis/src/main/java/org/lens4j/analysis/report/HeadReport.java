@@ -14,6 +14,8 @@ import java.util.function.Function;
 import org.lens4j.analysis.circuits.CopyingScores;
 import org.lens4j.analysis.heads.HeadScores;
 import org.lens4j.analysis.heads.RepeatedTokens;
+import org.lens4j.analysis.ioi.IoiDataset;
+import org.lens4j.analysis.ioi.IoiRoles;
 import org.lens4j.core.CachedRun;
 import org.lens4j.core.HookedTransformer;
 
@@ -23,13 +25,18 @@ import org.lens4j.core.HookedTransformer;
  *
  * <p>Detectors (each a {@code [n_layers][n_heads]} score, defined in {@code docs/head-detectors.md}):
  * {@code previous_token}, {@code duplicate_token} and {@code induction} on repeated random tokens (Olsson et
- * al. 2022), and {@code copying} (Elhage et al. 2021).
+ * al. 2022), and {@code copying} (Elhage et al. 2021). {@code ioi} adds the IOI roles of Wang et al. 2022
+ * ({@link IoiRoles}) as columns {@code ioi_name_mover}, ...: on the paper's text templates for a model with a
+ * tokenizer, else on {@link #TOY_IOI_TEMPLATE} with names from the upper half of the vocabulary.
  */
 public final class HeadReport {
 
     /** The detectors every model gets by default. */
     public static final List<String> DEFAULT_DETECTORS = List.of("previous_token", "duplicate_token", "induction",
             "copying");
+
+    /** The IOI template of a model without tokenizer: BOS 0, then {@code [B] and [A] ... [B] gave ... to}. */
+    public static final String TOY_IOI_TEMPLATE = "0 5 [B] 6 [A] 7 8 9 [B] 10 11 12";
 
     private HeadReport() {}
 
@@ -55,13 +62,30 @@ public final class HeadReport {
         known.put("copying", CopyingScores::compute);
         HeadScoreTable table = new HeadScoreTable(modelName, model.config().nLayers(), model.config().nHeads());
         for (String d : detectors) {
+            if (d.equals("ioi")) {
+                IoiRoles roles = IoiRoles.compute(model, ioiDataset(model, sequences.seed()));
+                for (IoiRoles.Role role : IoiRoles.Role.values()) {
+                    table.put("ioi_" + role.key(), roles.get(role));
+                }
+                continue;
+            }
             Function<HookedTransformer, LayerHeadScores> f = known.get(d);
             if (f == null) {
-                throw new IllegalArgumentException("unknown detector '" + d + "'; known: " + known.keySet());
+                List<String> all = new ArrayList<>(known.keySet());
+                all.add("ioi");
+                throw new IllegalArgumentException("unknown detector '" + d + "'; known: " + all);
             }
             table.put(d, f.apply(model));
         }
         return table;
+    }
+
+    private static IoiDataset ioiDataset(HookedTransformer model, long seed) {
+        if (model.tokenizer() != null) {
+            return IoiDataset.fromTokenizer(model.tokenizer()).prompts(32).seed(seed).build();
+        }
+        int vocab = model.config().dVocab();
+        return IoiDataset.fromTokenIds(List.of(TOY_IOI_TEMPLATE), vocab / 2, vocab).prompts(32).seed(seed).build();
     }
 
     /**

@@ -91,7 +91,7 @@ class IoiRolesTest {
         System.out.println(roles);
         assertThat(table.detectors()).containsExactly("name_mover", "negative_name_mover", "s_inhibition",
                 "backup_name_mover", "duplicate_token", "induction");
-        assertThat(table.table("induction")).isDeepEqualTo(roles.get(Role.INDUCTION).toArray());
+        assertThat(table.scores("induction").toArray()).isDeepEqualTo(roles.get(Role.INDUCTION).toArray());
     }
 
     @Test
