@@ -1,5 +1,6 @@
 package org.lens4j.analysis.ioi;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -42,10 +43,11 @@ public record IoiPrompt(int template, Order order, long[] tokens, long[] abcToke
             throw new IllegalArgumentException("ABC prompt has " + abcTokens.length + " tokens, clean prompt "
                     + tokens.length);
         }
-        if (endPos != tokens.length - 1 || tokens[ioPos] != io || tokens[s1Pos] != s || tokens[s2Pos] != s
+        boolean inRange = ioPos >= 0 && s1Pos >= 0 && s2Pos >= 0 && Math.max(ioPos, Math.max(s1Pos, s2Pos)) < tokens.length;
+        if (endPos != tokens.length - 1 || !inRange || tokens[ioPos] != io || tokens[s1Pos] != s || tokens[s2Pos] != s
                 || !(s1Pos < s2Pos && ioPos < s2Pos && s2Pos < endPos)) {
             throw new IllegalArgumentException("positions IO " + ioPos + ", S1 " + s1Pos + ", S2 " + s2Pos + ", END "
-                    + endPos + " do not fit the prompt " + java.util.Arrays.toString(tokens));
+                    + endPos + " do not fit the prompt " + Arrays.toString(tokens));
         }
     }
 
@@ -64,5 +66,26 @@ public record IoiPrompt(int template, Order order, long[] tokens, long[] abcToke
     /** The number of tokens. */
     public int length() {
         return tokens.length;
+    }
+
+    /** Equal prompts have equal fields, token arrays compared by content. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof IoiPrompt p && template == p.template && order == p.order && Arrays.equals(tokens, p.tokens)
+                && Arrays.equals(abcTokens, p.abcTokens) && io == p.io && s == p.s && ioPos == p.ioPos
+                && s1Pos == p.s1Pos && s2Pos == p.s2Pos && endPos == p.endPos && Objects.equals(text, p.text)
+                && Objects.equals(abcText, p.abcText);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(template, order, Arrays.hashCode(tokens), Arrays.hashCode(abcTokens), io, s, ioPos);
+    }
+
+    @Override
+    public String toString() {
+        return "IoiPrompt(" + order + ", template " + template + ", "
+                + (text != null ? "'" + text + "'" : Arrays.toString(tokens)) + ", IO " + io + " at " + ioPos + ", S " + s
+                + " at " + s1Pos + " and " + s2Pos + ", END " + endPos + ")";
     }
 }

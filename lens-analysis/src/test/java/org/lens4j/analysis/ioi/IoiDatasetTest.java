@@ -53,7 +53,7 @@ class IoiDatasetTest {
         // the paper's word lists are (nearly all) single GPT-2 tokens
         long singleNames = IoiTemplates.NAMES.stream().filter(n -> tokenizer.toTokens(" " + n, false).length == 1).count();
         assertThat(singleNames).isGreaterThan(90);
-        for (String w : IoiTemplates.PLACES) {
+        for (String w : java.util.stream.Stream.concat(IoiTemplates.PLACES.stream(), IoiTemplates.OBJECTS.stream()).toList()) {
             assertThat(tokenizer.toTokens(" " + w, false)).as(w).hasSize(1);
         }
     }
@@ -254,6 +254,21 @@ class IoiDatasetTest {
                 .hasMessageContaining("without repeats");
         assertThatThrownBy(() -> dataset.batches(0)).hasMessageContaining("maxBatchSize must be >= 1");
         assertThatThrownBy(() -> IoiDataset.fromTokenizer(tokenizer).templates(List.of())).hasMessageContaining("templates is empty");
+    }
+
+    @Test
+    void promptRecordsCheckTheirPositions() {
+        long[] t = {0, 5, 20, 7, 21, 8, 21, 9};
+        IoiPrompt ok = new IoiPrompt(0, Order.ABBA, t, t, 20, 21, 2, 4, 6, 7, null, null);
+        assertThat(ok).isEqualTo(new IoiPrompt(0, Order.ABBA, t.clone(), t.clone(), 20, 21, 2, 4, 6, 7, null, null));
+        assertThat(ok.toString()).isEqualTo("IoiPrompt(ABBA, template 0, [0, 5, 20, 7, 21, 8, 21, 9], IO 20 at 2, "
+                + "S 21 at 4 and 6, END 7)");
+        assertThatThrownBy(() -> new IoiPrompt(0, Order.ABBA, t, t, 20, 21, 3, 4, 6, 7, null, null))
+                .hasMessageContaining("positions IO 3, S1 4, S2 6, END 7 do not fit the prompt");
+        assertThatThrownBy(() -> new IoiPrompt(0, Order.ABBA, t, t, 20, 21, 2, 4, 9, 7, null, null))
+                .hasMessageContaining("do not fit the prompt");
+        assertThatThrownBy(() -> new IoiPrompt(0, Order.ABBA, t, new long[3], 20, 21, 2, 4, 6, 7, null, null))
+                .hasMessageContaining("ABC prompt has 3 tokens, clean prompt 8");
     }
 
     private static IoiDataset text(String template) {
