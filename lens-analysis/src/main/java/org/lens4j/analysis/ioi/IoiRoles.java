@@ -3,6 +3,7 @@ package org.lens4j.analysis.ioi;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -227,7 +228,7 @@ public final class IoiRoles {
         }
 
         private static String describe(IoiPrompt p) {
-            return p.text() != null ? p.text() : java.util.Arrays.toString(p.tokens());
+            return p.text() != null ? p.text() : Arrays.toString(p.tokens());
         }
 
         IoiRoles run() {
