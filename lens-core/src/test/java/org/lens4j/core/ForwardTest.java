@@ -28,8 +28,7 @@ class ForwardTest {
     @BeforeEach
     void setUp() {
         manager = NDManager.newBaseManager();
-        model = HookedTransformer.fromStateDict(Fixtures.config(MODEL, "model/config.json"),
-                Fixtures.tensors(MODEL, "model/weights.safetensors", manager));
+        model = Fixtures.model(MODEL, manager);
         tokens = Fixtures.tensors(MODEL, "inputs.safetensors", manager).get("tokens");
         expected = Fixtures.tensors(MODEL, "outputs.safetensors", manager);
     }

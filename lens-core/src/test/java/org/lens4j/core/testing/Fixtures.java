@@ -68,6 +68,12 @@ public final class Fixtures {
         }
     }
 
+    /** The unprocessed fixture model ({@code model/config.json} + {@code model/weights.safetensors}); close it. */
+    public static org.lens4j.core.HookedTransformer model(String model, NDManager manager) {
+        return org.lens4j.core.HookedTransformer.fromStateDict(config(model, "model/config.json"),
+                tensors(model, "model/weights.safetensors", manager));
+    }
+
     /** Reads a fixture config ({@code model/config.json}, {@code processed/config.json}, ...). */
     public static HookedTransformerConfig config(String model, String file) {
         // Read as a stream: from another module's tests the fixtures sit inside the test jar, not on disk.
